@@ -1,0 +1,76 @@
+"""The `policy` command. Subcommands load lazily; `policy hook ...` skips click entirely, since
+it runs on every commit and push."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Optional
+
+COMMANDS = {
+    "check": (
+        "policy.commands.check",
+        "check",
+        "The server's verdict for a ref update, a pull request or the CI event.",
+    ),
+    "hook": (
+        "policy.commands.hookcli",
+        "hook",
+        "Git hook entry points (pre-commit, commit-msg, pre-push, pre-receive, ...).",
+    ),
+    "install": (
+        "policy.commands.install",
+        "install",
+        "Install the client hooks, or the server hook into a bare repository.",
+    ),
+    "init": ("policy.commands.rules", "init", "Write .branch-policy.yaml with the defaults, commented."),
+    "rules": ("policy.commands.rules", "rules", "List the rules, their ids and current settings."),
+    "demo": (
+        "policy.commands.demo",
+        "demo",
+        "Replay the seed's workflow against a real server with the hook installed.",
+    ),
+}
+
+
+def _app() -> Any:
+    import importlib
+
+    import click
+
+    class LazyGroup(click.Group):
+        def list_commands(self, ctx: click.Context) -> list[str]:
+            return sorted([*COMMANDS, *super().list_commands(ctx)])
+
+        def get_command(self, ctx: click.Context, name: str) -> Optional[click.Command]:
+            if name in COMMANDS:
+                module, attr, _ = COMMANDS[name]
+                return getattr(importlib.import_module(module), attr)
+            return super().get_command(ctx, name)
+
+        def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+            rows = [(name, help_text) for name, (_, _, help_text) in sorted(COMMANDS.items())]
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    from policy import __version__
+
+    @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+    @click.version_option(__version__, prog_name="branch-policy")
+    def policy() -> None:
+        """branch-policy: the branch model of a research repository, enforced by one engine as
+        pre-commit hooks, a server pre-receive hook and a CI check."""
+
+    return policy
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["hook"] and not {"-h", "--help"} & set(args[1:]):
+        from policy.commands.hook import dispatch
+
+        return dispatch(args[1:])
+    try:
+        _app().main(args=args, prog_name="policy", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0

@@ -1,0 +1,94 @@
+"""Commit messages: the conventional subject, git's own merge messages, the squash record."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple, Optional
+
+_CONVENTIONAL = re.compile(r"\A(?P<type>[A-Za-z]+)(?:\((?P<scope>[^()\r\n]*)\))?(?P<bang>!)?: (?P<description>.*)\Z")
+# What `git merge` / `git pull` write when the user does not give a message.
+_GIT_MERGE = re.compile(
+    r"\AMerge (?:(?:remote-tracking )?branch(?:es)?|tags?|commits?) '[^'\n]+'"
+    r"(?:(?:, | and )'[^'\n]+')*(?: of \S+)?(?: into \S+)?\Z"
+)
+_SCISSORS = re.compile(r"^# -+ >8 -+$", re.MULTILINE)
+
+
+class Subject(NamedTuple):
+    type: str
+    scope: Optional[str]
+    breaking: bool
+    description: str
+
+
+def subject_line(message: str) -> str:
+    for line in message.splitlines():
+        if line.strip():
+            return line.rstrip()
+    return ""
+
+
+def parse_subject(subject: str) -> Optional[Subject]:
+    m = _CONVENTIONAL.match(subject)
+    if not m:
+        return None
+    return Subject(m["type"], m["scope"], bool(m["bang"]), m["description"].strip())
+
+
+def commit_type(message: str) -> Optional[str]:
+    parsed = parse_subject(subject_line(message))
+    return parsed.type if parsed else None
+
+
+def is_git_merge_message(subject: str) -> bool:
+    return bool(_GIT_MERGE.match(subject))
+
+
+def clean_message(raw: str, comment_char: str = "#") -> str:
+    """What `git commit` keeps of an edited message (cleanup=strip / scissors).
+
+    The commit-msg hook sees the file before git cleans it, so we clean it the same way.
+    """
+    cut = _SCISSORS.search(raw)
+    if cut:
+        raw = raw[: cut.start()]
+    lines = [line.rstrip() for line in raw.splitlines() if not line.startswith(comment_char)]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+class SquashRecord(NamedTuple):
+    branch: str
+    commit: str
+
+
+def squash_record(message: str, trailer: str) -> Optional[SquashRecord]:
+    """`Squash-Merge: dev <40-hex>` anywhere after the subject (the last one wins)."""
+    pattern = re.compile(
+        rf"^{re.escape(trailer)}:[ \t]*(\S+)[ \t]+([0-9a-fA-F]{{40}})[ \t]*$",
+        re.IGNORECASE | re.MULTILINE,
+    )
+    body = message.split("\n", 1)[1] if "\n" in message else ""
+    found = pattern.findall(body)
+    if not found:
+        return None
+    branch, commit = found[-1]
+    return SquashRecord(branch, commit.lower())
+
+
+def has_trailer_key(message: str, trailer: str) -> bool:
+    body = message.split("\n", 1)[1] if "\n" in message else ""
+    return bool(re.search(rf"^{re.escape(trailer)}:", body, re.IGNORECASE | re.MULTILINE))
+
+
+def add_trailer(message: str, line: str) -> str:
+    """Append a trailer line, in its own paragraph unless the last one is already trailers."""
+    text = message.rstrip("\n")
+    paragraphs = text.split("\n\n")
+    last = paragraphs[-1] if len(paragraphs) > 1 else ""
+    is_trailers = bool(last) and all(re.match(r"^[A-Za-z0-9-]+: ", ln) for ln in last.splitlines() if ln.strip())
+    sep = "\n" if is_trailers else "\n\n"
+    return f"{text}{sep}{line}\n"

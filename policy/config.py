@@ -1,0 +1,469 @@
+"""`.branch-policy.yaml`: the defaults (SPEC §2), validation with file/line/key, the Policy object.
+
+PyYAML is imported only when a policy file exists, so hooks on a repository without one stay fast.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import fnmatch
+import re
+from typing import Any, Callable, Optional
+
+from policy.naming import SEMVER_RE, compile_template, parse_semver
+
+POLICY_FILE = ".branch-policy.yaml"
+
+RULE_IDS = (
+    "branch-name",
+    "protected-ref",
+    "main-direct-commit",
+    "squash-merge",
+    "version-bump",
+    "merge-source",
+    "task-scope",
+    "task-base",
+    "debug-leak",
+    "commit-message",
+    "task-type",
+    "hotfix-size",
+    "version-tag",
+    "task-config",
+    "large-file",
+)
+
+DEFAULT_SUFFIXES = [
+    ".pt", ".pth", ".ckpt", ".safetensors", ".h5", ".hdf5", ".npy", ".npz", ".pkl",
+    ".pickle", ".joblib", ".onnx", ".pb", ".tflite", ".bin", ".tar", ".zip", ".gz",
+    ".tgz", ".7z", ".parquet", ".feather", ".arrow", ".tfrecord", ".mat",
+]  # fmt: skip
+
+DEFAULTS: dict[str, Any] = {
+    "version": 1,
+    "on_error": "refuse",
+    "placeholders": {
+        "semver": SEMVER_RE,
+        "time": r"[0-9]{8}(?:-[0-9]{4}|-[0-9]{6}|T[0-9]{6})?",
+        "slug": r"[a-z0-9][a-z0-9._-]*",
+    },
+    "branches": {
+        "main": {"pattern": "main", "merges_from": ["dev", "hotfix", "task"]},
+        "dev": {"pattern": "dev", "merges_from": ["feature", "hotfix", "task", "main"]},
+        "feature": {"pattern": "feature-{slug}", "merges_from": ["dev", "main"]},
+        "hotfix": {"pattern": "hotfix-{slug}", "merges_from": ["main"]},
+        "task": {"pattern": "task-{semver}-{time}-{slug}", "merges_from": []},
+        "debug": {"pattern": "debug-{semver}-{time}-{slug}", "merges_from": []},
+    },
+    "tasks": {
+        "dir": "tasks",
+        "main_config": "tasks/main/config.yaml",
+        "version_key": "VERSION",
+    },
+    "version_tag": "v{semver}",
+    "rules": {
+        "branch-name": {"enabled": True, "also_allow": []},
+        "protected-ref": {"enabled": True, "branches": ["main", "dev"]},
+        "main-direct-commit": {"enabled": True},
+        "squash-merge": {"enabled": True, "trailer": "Squash-Merge"},
+        "version-bump": {"enabled": True},
+        "merge-source": {"enabled": True},
+        "task-scope": {"enabled": True},
+        "task-base": {"enabled": True, "from": ["main", "task"]},
+        "debug-leak": {"enabled": True, "folders": "debug-*"},
+        "commit-message": {
+            "enabled": True,
+            "types": ["feat", "fix", "docs", "style", "refactor", "test", "chore", "task"],
+            "max_subject_length": 72,
+            "allow_git_merge_messages": True,
+            "strict_branches": ["main"],
+        },
+        "task-type": {"enabled": True, "type": "task"},
+        "hotfix-size": {"enabled": True, "max_lines": 50},
+        "version-tag": {"enabled": True},
+        "task-config": {
+            "enabled": True,
+            "required": {
+                "VERSION": "semver",
+                "DEBUG": "bool",
+                "RESUME": "null-or-str",
+                "TRAIN": "bool",
+                "TEST": "bool",
+                "MODEL_PATH": "null-or-str",
+                "RANDOM_SEED": "int",
+            },
+        },
+        "large-file": {
+            "enabled": True,
+            "max_kb": 500,
+            "suffixes": DEFAULT_SUFFIXES,
+            "allow": ["*.dvc", ".dvc/*", ".dvcignore"],
+        },
+    },
+}
+
+VALUE_TYPES = ("semver", "bool", "int", "number", "str", "null-or-str", "null", "list", "mapping", "any")
+
+
+class PolicyError(Exception):
+    """The policy file is malformed: exit 2 with file, line and key (never a silent allow)."""
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _Node:
+    """A YAML value with its line, so that every error can say where it is."""
+
+    __slots__ = ("line", "value")
+
+    def __init__(self, value: Any, line: int) -> None:
+        self.value = value
+        self.line = line
+
+
+def _to_nodes(node: Any, source: str) -> _Node:
+    import yaml
+
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, _Node] = {}
+        for key_node, value_node in node.value:
+            key = _scalar(key_node)
+            if not isinstance(key, str):
+                raise PolicyError(f"{source}:{line}: keys must be text, got {key!r}")
+            if key in out:
+                raise PolicyError(f"{source}:{key_node.start_mark.line + 1}: duplicate key {key!r}")
+            out[key] = _to_nodes(value_node, source)
+        return _Node(out, line)
+    if isinstance(node, yaml.SequenceNode):
+        return _Node([_to_nodes(item, source) for item in node.value], line)
+    return _Node(_scalar(node), line)
+
+
+def _scalar(node: Any) -> Any:
+    import yaml
+
+    if not isinstance(node, yaml.ScalarNode):
+        return node  # a mapping or list used as a key; the caller reports it
+    return yaml.constructor.SafeConstructor().construct_object(node)
+
+
+class _Checker:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, node: _Node, key: str, problem: str) -> PolicyError:
+        return PolicyError(f"{self.source}:{node.line}: {key or '(top level)'}: {problem}")
+
+    def mapping(self, node: _Node, key: str) -> dict[str, _Node]:
+        if not isinstance(node.value, dict):
+            raise self.fail(node, key, f"expected a mapping, got {_show(node.value)}")
+        return node.value
+
+    def known(self, node: _Node, key: str, allowed: list[str]) -> dict[str, _Node]:
+        mapping = self.mapping(node, key)
+        for name, child in mapping.items():
+            if name not in allowed:
+                close = difflib.get_close_matches(name, allowed, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(allowed)})"
+                raise self.fail(child, _join(key, name), f"unknown key{hint}")
+        return mapping
+
+    def text(self, node: _Node, key: str, pattern: str = "", what: str = "text") -> str:
+        if not isinstance(node.value, str) or not node.value:
+            raise self.fail(node, key, f"expected {what}, got {_show(node.value)}")
+        if pattern and not re.fullmatch(pattern, node.value):
+            raise self.fail(node, key, f"expected {what}, got {node.value!r}")
+        return node.value
+
+    def boolean(self, node: _Node, key: str) -> bool:
+        if not isinstance(node.value, bool):
+            raise self.fail(node, key, f"expected true or false, got {_show(node.value)}")
+        return node.value
+
+    def integer(self, node: _Node, key: str, minimum: int) -> int:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(node, key, f"expected a whole number >= {minimum}, got {_show(value)}")
+        return value
+
+    def regex(self, node: _Node, key: str) -> str:
+        text = self.text(node, key, what="a regular expression")
+        try:
+            re.compile(text)
+        except re.error as exc:
+            raise self.fail(node, key, f"not a valid regular expression: {exc}") from None
+        return text
+
+    def items(self, node: _Node, key: str, each: Callable[[_Node, str], Any]) -> list[Any]:
+        if not isinstance(node.value, list):
+            raise self.fail(node, key, f"expected a list, got {_show(node.value)}")
+        return [each(item, f"{key}[{i}]") for i, item in enumerate(node.value)]
+
+
+def _join(key: str, name: str) -> str:
+    return f"{key}.{name}" if key else name
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _merge_user(source: str, root: _Node) -> dict[str, Any]:
+    """Validate the user's file and return DEFAULTS updated with it."""
+    c = _Checker(source)
+    cfg = copy.deepcopy(DEFAULTS)
+    top = c.known(root, "", list(DEFAULTS))
+
+    if "version" in top and top["version"].value != 1:
+        raise c.fail(top["version"], "version", f"only version 1 is known, got {_show(top['version'].value)}")
+    if "on_error" in top:
+        cfg["on_error"] = c.text(top["on_error"], "on_error", "refuse|allow", "'refuse' or 'allow'")
+    if "placeholders" in top:
+        for name, node in c.mapping(top["placeholders"], "placeholders").items():
+            c.text(_Node(name, node.line), f"placeholders.{name}", r"[a-z_]+", "a lower-case name")
+            cfg["placeholders"][name] = c.regex(node, f"placeholders.{name}")
+    removed: set[str] = set()
+    if "branches" in top:
+        for kind, node in c.mapping(top["branches"], "branches").items():
+            key = f"branches.{kind}"
+            c.text(_Node(kind, node.line), key, r"[a-z][a-z0-9_-]*", "a lower-case kind name")
+            if node.value is None:
+                if kind == "main":
+                    raise c.fail(node, key, "the main kind cannot be removed")
+                cfg["branches"].pop(kind, None)
+                removed.add(kind)
+                continue
+            fields = c.known(node, key, ["pattern", "merges_from"])
+            entry = cfg["branches"].setdefault(kind, {"pattern": None, "merges_from": []})
+            if "pattern" in fields:
+                entry["pattern"] = c.text(fields["pattern"], f"{key}.pattern", what="a name template")
+            elif entry["pattern"] is None:
+                raise c.fail(node, f"{key}.pattern", "a new branch kind needs a pattern")
+            if "merges_from" in fields:
+                entry["merges_from"] = c.items(fields["merges_from"], f"{key}.merges_from", c.text)
+    if "tasks" in top:
+        fields = c.known(top["tasks"], "tasks", list(DEFAULTS["tasks"]))
+        for name, node in fields.items():
+            cfg["tasks"][name] = c.text(node, f"tasks.{name}").strip("/")
+    if "version_tag" in top:
+        cfg["version_tag"] = c.text(top["version_tag"], "version_tag", what="a tag template")
+    if "rules" in top:
+        for rule_id, node in c.known(top["rules"], "rules", list(RULE_IDS)).items():
+            _merge_rule(c, cfg["rules"][rule_id], rule_id, node)
+
+    _drop_removed_kinds(cfg, removed)
+    _check_references(c, cfg, top)
+    return cfg
+
+
+def _drop_removed_kinds(cfg: dict[str, Any], removed: set[str]) -> None:
+    """`dev: null` removes the kind everywhere it is named (the seed's main-only variant)."""
+    lists = [entry["merges_from"] for entry in cfg["branches"].values()]
+    rules = cfg["rules"]
+    lists += [
+        rules["protected-ref"]["branches"],
+        rules["task-base"]["from"],
+        rules["commit-message"]["strict_branches"],
+    ]
+    for kinds in lists:
+        kinds[:] = [k for k in kinds if k not in removed]
+
+
+def _merge_rule(c: _Checker, settings: dict[str, Any], rule_id: str, node: _Node) -> None:
+    key = f"rules.{rule_id}"
+    if isinstance(node.value, bool):  # `hotfix-size: false` is short for enabled: false
+        settings["enabled"] = node.value
+        return
+    fields = c.known(node, key, list(settings))
+    for name, child in fields.items():
+        default = settings[name]
+        sub = f"{key}.{name}"
+        if name == "required":
+            settings[name] = {
+                field: c.text(v, f"{sub}.{field}", "|".join(VALUE_TYPES), "one of " + ", ".join(VALUE_TYPES))
+                for field, v in c.mapping(child, sub).items()
+            }
+        elif name in ("also_allow",):
+            settings[name] = c.items(child, sub, c.regex)
+        elif isinstance(default, bool):
+            settings[name] = c.boolean(child, sub)
+        elif isinstance(default, int):
+            settings[name] = c.integer(child, sub, 1 if name == "max_subject_length" else 0)
+        elif isinstance(default, list):
+            settings[name] = c.items(child, sub, c.text)
+        else:
+            settings[name] = c.text(child, sub)
+
+
+def _check_references(c: _Checker, cfg: dict[str, Any], top: dict[str, _Node]) -> None:
+    """Kinds named in merges_from / protected / task-base must exist; templates must compile."""
+    kinds = cfg["branches"]
+    rules = cfg["rules"]
+    refs = [(("branches", kind, "merges_from"), entry["merges_from"]) for kind, entry in kinds.items()] + [
+        (("rules", "protected-ref", "branches"), rules["protected-ref"]["branches"]),
+        (("rules", "task-base", "from"), rules["task-base"]["from"]),
+        (("rules", "commit-message", "strict_branches"), rules["commit-message"]["strict_branches"]),
+    ]
+    for path, names in refs:
+        for name in names:
+            if name not in kinds:
+                node = _find(top, path)
+                raise c.fail(node, ".".join(path), f"unknown branch kind {name!r} (kinds: {', '.join(kinds)})")
+    templates = [(("branches", kind, "pattern"), entry["pattern"]) for kind, entry in kinds.items()]
+    templates.append((("version_tag",), cfg["version_tag"]))
+    for path, template in templates:
+        try:
+            compile_template(template, cfg["placeholders"])
+        except KeyError as exc:
+            raise c.fail(_find(top, path), ".".join(path), f"unknown placeholder {{{exc.args[0]}}}") from None
+        except re.error as exc:
+            raise c.fail(_find(top, path), ".".join(path), f"does not compile: {exc}") from None
+
+
+def _find(top: dict[str, _Node], path: tuple[str, ...]) -> _Node:
+    """The deepest node the user wrote along `path` (for the line number of an error)."""
+    node = _Node(top, 1)
+    for part in path:
+        if isinstance(node.value, dict) and part in node.value:
+            node = node.value[part]
+        else:
+            break
+    return node
+
+
+def parse_policy_text(text: str, source: str) -> Policy:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        root = yaml.compose(text, Loader=loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark else ""
+        raise PolicyError(f"{source}{line}: not valid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{source}: not valid YAML: {exc}") from None
+    if root is None:
+        return Policy(copy.deepcopy(DEFAULTS), source)
+    return Policy(_merge_user(source, _to_nodes(root, source)), source)
+
+
+# --------------------------------------------------------------------------- the policy
+
+
+class Policy:
+    """The settings the rules read, with the derived patterns compiled once."""
+
+    def __init__(self, cfg: dict[str, Any], source: str = "built-in defaults") -> None:
+        self.cfg = cfg
+        self.source = source
+        placeholders = cfg["placeholders"]
+        self.kinds: dict[str, re.Pattern[str]] = {
+            kind: compile_template(entry["pattern"], placeholders) for kind, entry in cfg["branches"].items()
+        }
+        self.version_tag_re = compile_template(cfg["version_tag"], placeholders)
+        self.tasks_dir: str = cfg["tasks"]["dir"]
+        self.main_config: str = cfg["tasks"]["main_config"]
+        self.version_key: str = cfg["tasks"]["version_key"]
+        large = cfg["rules"]["large-file"]
+        self.max_bytes: int = large["max_kb"] * 1024
+        self.suffixes = tuple(s.lower() for s in large["suffixes"])
+        self.also_allow = [re.compile(p) for p in cfg["rules"]["branch-name"]["also_allow"]]
+        self._only: Optional[frozenset[str]] = None
+
+    @classmethod
+    def defaults(cls) -> Policy:
+        return cls(copy.deepcopy(DEFAULTS))
+
+    # rules ------------------------------------------------------------------
+    def settings(self, rule_id: str) -> dict[str, Any]:
+        return self.cfg["rules"][rule_id]
+
+    def enabled(self, rule_id: str) -> bool:
+        if self._only is not None and rule_id not in self._only:
+            return False
+        return bool(self.cfg["rules"][rule_id]["enabled"])
+
+    def only(self, rule_ids: Optional[list[str]]) -> Policy:
+        """A copy that judges only these rules (`policy check --rules ...`)."""
+        clone = Policy.__new__(Policy)
+        clone.__dict__.update(self.__dict__)
+        clone._only = frozenset(rule_ids) if rule_ids else None
+        return clone
+
+    @property
+    def on_error_allow(self) -> bool:
+        return self.cfg["on_error"] == "allow"
+
+    # branches ---------------------------------------------------------------
+    def kind_of(self, branch: str) -> Optional[str]:
+        for kind, pattern in self.kinds.items():
+            if pattern.match(branch):
+                return kind
+        return None
+
+    def name_field(self, branch: str, field: str) -> Optional[str]:
+        kind = self.kind_of(branch)
+        if kind is None:
+            return None
+        m = self.kinds[kind].match(branch)
+        return m.groupdict().get(field) if m else None
+
+    def allowed_name(self, branch: str) -> bool:
+        return self.kind_of(branch) is not None or any(p.match(branch) for p in self.also_allow)
+
+    def accepts(self, target_kind: Optional[str]) -> list[str]:
+        if target_kind is None or target_kind not in self.cfg["branches"]:
+            return []
+        return list(self.cfg["branches"][target_kind]["merges_from"])
+
+    def pattern(self, kind: str) -> str:
+        return self.cfg["branches"][kind]["pattern"]
+
+    def has_kind(self, kind: str) -> bool:
+        return kind in self.kinds
+
+    @property
+    def protected_kinds(self) -> list[str]:
+        return list(self.settings("protected-ref")["branches"])
+
+    # paths ------------------------------------------------------------------
+    def task_folder(self, branch: str) -> str:
+        return f"{self.tasks_dir}/{branch}/"
+
+    def in_tasks(self, path: str) -> bool:
+        return path.startswith(self.tasks_dir + "/")
+
+    def is_debug_path(self, path: str) -> bool:
+        if not self.in_tasks(path):
+            return False
+        folder = path[len(self.tasks_dir) + 1 :].split("/", 1)
+        return len(folder) == 2 and fnmatch.fnmatchcase(folder[0], self.settings("debug-leak")["folders"])
+
+    def is_task_config(self, path: str) -> bool:
+        if not self.in_tasks(path):
+            return False
+        rest = path[len(self.tasks_dir) + 1 :].split("/")
+        return len(rest) == 2 and rest[1] == "config.yaml"
+
+    def large_file_exempt(self, path: str) -> bool:
+        name = path.rsplit("/", 1)[-1]
+        return any(
+            fnmatch.fnmatchcase(path, pat) or fnmatch.fnmatchcase(name, pat)
+            for pat in self.settings("large-file")["allow"]
+        )
+
+    def version_of_tag(self, tag: str) -> Optional[str]:
+        m = self.version_tag_re.match(tag)
+        if not m:
+            return None
+        version = m.groupdict().get("semver")
+        return version if version and parse_semver(version) else None

@@ -1,0 +1,503 @@
+"""The engine: judges ref updates (a push, a CI range, a pull request) against the policy.
+
+It never runs git. It asks a `Facts` provider (policy.gitio.Git) for facts in batches: one walk
+per pushed ref that streams every landing commit through the per-commit rules, then a fixed set
+of batched look-ups (containment of merged commits per branch kind, blob contents, blob sizes,
+one merge-tree per squash claim). The rules in policy.rules turn those facts into violations.
+
+Which commits are judged for a ref update (old -> new):
+- an update judges every commit that lands on the ref: `new ^old`;
+- a created branch judges what is new to the repository: `new ^<other branches>` (a debug
+  branch's commits do not count as judged for non-debug branches);
+- a task branch judges its own commits: not on main nor on another task branch (task-scope);
+- first-parent commits (`rev-list --first-parent new ^old`) are the commits made *on* the
+  ref: main-direct-commit, strict messages on main, and merge provenance apply to them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
+from typing import NamedTuple, Optional, Protocol
+
+from policy.commitmsg import SquashRecord, commit_type, has_trailer_key, squash_record
+from policy.config import Policy
+from policy.model import Change, Commit, RefUpdate, Violation, branch_name, tag_name
+from policy.rules import (
+    branch_name as r_branch_name,
+)
+from policy.rules import (
+    commit_message,
+    debug_leak,
+    hotfix_size,
+    large_file,
+    main_direct_commit,
+    merge_source,
+    protected_ref,
+    squash_merge,
+    task_base,
+    task_config,
+    task_scope,
+    task_type,
+    version_bump,
+    version_tag,
+)
+
+
+class Facts(Protocol):
+    """What the engine needs from a repository (implemented by policy.gitio.Git)."""
+
+    def walk(self, include: Sequence[str], exclude: Sequence[str], paths: bool = True) -> Iterator[Commit]: ...
+    def commits(self, shas: Sequence[str], paths: bool = True) -> Iterator[Commit]: ...
+    def first_parent(self, include: Sequence[str], exclude: Sequence[str]) -> list[tuple[str, ...]]: ...
+    def reachable(self, candidates: Iterable[str], tips: Sequence[str]) -> set[str]: ...
+    def first_parent_paths(self, pairs: Sequence[tuple[str, str]]) -> dict[str, list[Change]]: ...
+    def merge_tree(self, ours: str, theirs: str) -> tuple[Optional[str], bool]: ...
+    def changed_lines(self, base: str, tip: str) -> int: ...
+    def object_info(self, specs: Iterable[str]) -> dict[str, Optional[object]]: ...
+    def read(self, specs: Iterable[str]) -> dict[str, Optional[bytes]]: ...
+    def sizes(self, blobs: Iterable[str]) -> dict[str, int]: ...
+
+
+class RepoState(NamedTuple):
+    """The refs as the server has them *before* the push."""
+
+    branches: dict[str, str]  # branch name -> commit
+    tags: dict[str, str]  # tag name -> object
+
+
+class _Merge(NamedTuple):
+    ref: str
+    branch: str  # the branch the merge lands on
+    kind: Optional[str]
+    commit: Commit
+    parent: str  # the merged (non-first) parent
+
+
+class _Squash(NamedTuple):
+    ref: str
+    branch: str
+    kind: Optional[str]
+    commit: Commit
+    record: SquashRecord
+
+
+class _Tag(NamedTuple):
+    ref: str
+    tag: str
+    version: str
+    obj: str
+
+
+PATH_RULES = (
+    "large-file",
+    "debug-leak",
+    "task-config",
+    "task-scope",
+    "task-type",
+    "main-direct-commit",
+    "version-bump",
+)
+
+
+class Judge:
+    def __init__(
+        self,
+        facts: Facts,
+        policy: Policy,
+        state: RepoState,
+        updates: Sequence[RefUpdate],
+        *,
+        merge_base: Optional[str] = None,
+    ) -> None:
+        self.facts = facts
+        self.policy = policy
+        self.state = state
+        self.updates = list(updates)
+        self.merge_base = merge_base  # check --merge: judge everything not on the target
+        self.pushed = {name: u.new for u in self.updates if (name := branch_name(u.ref)) is not None and not u.deleted}
+        self._kind: dict[str, Optional[str]] = {}
+        self.out: list[Violation] = []
+        self._seen: set[tuple[str, str, str, str]] = set()
+        self.commits_judged = 0
+        # deferred, batched work
+        self.merges: list[_Merge] = []
+        self.squashes: list[_Squash] = []
+        self.bumps: list[tuple[str, Commit]] = []
+        self.bases: list[tuple[str, str, str]] = []  # ref, branch, base commit
+        self.tags: list[_Tag] = []
+        self.configs: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
+        self.sized: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
+        self.task_merges: list[tuple[str, Commit]] = []  # (ref, merge) whose fp diff task-type checks
+        self.paths = any(policy.enabled(r) for r in PATH_RULES)
+
+    # ------------------------------------------------------------------ helpers
+    def kind(self, branch: str) -> Optional[str]:
+        if branch not in self._kind:
+            self._kind[branch] = self.policy.kind_of(branch)
+        return self._kind[branch]
+
+    def add(self, found: Iterable[Optional[Violation]]) -> None:
+        for v in found:
+            if v is None:
+                continue
+            key = (v.rule, v.commit, v.path, v.message)
+            if key not in self._seen:
+                self._seen.add(key)
+                self.out.append(v)
+
+    def on(self, rule: str) -> bool:
+        return self.policy.enabled(rule)
+
+    def _all_branches(self, exclude: str) -> Iterator[tuple[str, str]]:
+        """Branches before the push plus the new tips of this push (a commit is 'on a branch'
+        if either has it), except `exclude` itself."""
+        for name, sha in chain(self.state.branches.items(), self.pushed.items()):
+            if name != exclude:
+                yield name, sha
+
+    def tips(self, kinds: Iterable[str], exclude: str, before_only: bool = False) -> list[str]:
+        wanted = set(kinds)
+        source = self.state.branches.items() if before_only else self._all_branches(exclude)
+        return sorted({sha for name, sha in source if name != exclude and self.kind(name) in wanted})
+
+    def names_at(self, sha: str, exclude: str) -> list[str]:
+        return sorted({name for name, tip in self._all_branches(exclude) if tip == sha})
+
+    # ------------------------------------------------------------------ entry
+    def run(self) -> list[Violation]:
+        for update in self.updates:
+            if (branch := branch_name(update.ref)) is not None:
+                self._branch_update(update, branch)
+            elif (tag := tag_name(update.ref)) is not None:
+                self._tag_update(update, tag)
+        self._finish()
+        return self.out
+
+    # ------------------------------------------------------------------ branches
+    def _branch_update(self, u: RefUpdate, branch: str) -> None:
+        kind = self.kind(branch)
+        protected = kind in self.policy.protected_kinds
+        if u.deleted:
+            if protected and self.on("protected-ref"):
+                self.add(protected_ref.check_branch(u, branch, None))
+            return
+        if self.on("branch-name"):
+            self.add(r_branch_name.check(u.ref, branch, self.policy, u.new))
+        if protected and not u.created and self.on("protected-ref"):
+            fast_forward = bool(self.facts.reachable([u.old], [u.new]))
+            self.add(protected_ref.check_branch(u, branch, fast_forward))
+
+        exclude = self._exclude(u, branch, kind)
+        first_parent = self.facts.first_parent([u.new], exclude)
+        on_line = {entry[0] for entry in first_parent}
+        strict = kind in self.policy.settings("commit-message")["strict_branches"]
+        kept: dict[str, Commit] = {}
+        for commit in self.facts.walk([u.new], exclude, paths=self.paths):
+            self.commits_judged += 1
+            made_here = commit.sha in on_line
+            self._commit(commit, u.ref, branch, kind, strict and made_here)
+            if made_here:
+                kept[commit.sha] = commit
+        missing = [entry[0] for entry in first_parent if entry[0] not in kept]
+        for commit in self.facts.commits(missing, paths=self.paths):
+            # on the first-parent line but already on another branch (e.g. a fast-forward of
+            # main onto dev): judged there, but what is special about this line applies here
+            kept[commit.sha] = commit
+            if strict and self.on("commit-message"):
+                self.add(commit_message.check(commit, u.ref, True, self.policy))
+
+        bootstrap = kind == "main" and u.created and not self.tips(["main"], "", before_only=True)
+        for entry in reversed(first_parent):  # oldest first
+            self._made_on(kept[entry[0]], u.ref, branch, kind, bootstrap)
+
+        if kind == "task" and (u.created or self.merge_base) and self.on("task-base"):
+            self._task_base(u, branch, first_parent)
+        if kind == "hotfix" and self.on("hotfix-size"):
+            starts = self.tips([k for k in ("main", "dev") if self.policy.has_kind(k)], branch)
+            if starts:
+                lines = min(self.facts.changed_lines(start, u.new) for start in starts)
+                self.add(hotfix_size.check(u.ref, branch, u.new, lines, self.policy))
+
+    def _exclude(self, u: RefUpdate, branch: str, kind: Optional[str]) -> list[str]:
+        exclude = [self.merge_base] if self.merge_base else ([] if u.created else [u.old])
+        if kind == "task":
+            origins = self.policy.settings("task-base")["from"]
+            exclude += self.tips(origins, branch)
+        elif u.created and not self.merge_base:
+            judged = [k for k in self.policy.kinds if k != "debug"] if kind != "debug" else list(self.policy.kinds)
+            exclude += self.tips(judged, branch, before_only=True)
+            if kind != "debug":  # badly named branches were judged by every other rule
+                exclude += [
+                    sha for name, sha in self.state.branches.items() if name != branch and self.kind(name) is None
+                ]
+        return sorted(set(exclude))
+
+    def _commit(self, c: Commit, ref: str, branch: str, kind: Optional[str], strict: bool) -> None:
+        """Rules that judge one landing commit by itself."""
+        p = self.policy
+        if self.on("commit-message"):
+            self.add(commit_message.check(c, ref, strict, p))
+        if self.on("task-type"):
+            if c.is_merge:
+                if commit_type(c.message) == task_type.task_type(p):
+                    self.task_merges.append((ref, c))
+            else:
+                self.add(task_type.check_paths(c, ref, c.changes, p))
+        if kind == "task" and self.on("task-scope"):
+            self.add(task_scope.check(c, ref, branch, p))
+        debug = kind != "debug" and self.on("debug-leak")
+        sizes = self.on("large-file")
+        configs = self.on("task-config")
+        for change in c.changes:
+            if debug:
+                self.add(debug_leak.check_path(change, ref, c.sha, branch, p))
+            if sizes and large_file.needs_size(change, p):
+                self.add([large_file.check_suffix(change, ref, c.sha, p)])
+                self.sized.setdefault(change.blob, (ref, c.sha, change.path))
+            if configs and not change.deleted and p.is_task_config(change.path):
+                self.configs.setdefault(change.blob, (ref, c.sha, change.path))
+
+    def _made_on(self, c: Commit, ref: str, branch: str, kind: Optional[str], bootstrap: bool) -> None:
+        """Rules about commits made on this branch (its first-parent line)."""
+        if kind == "main" and not bootstrap:
+            if self.on("main-direct-commit"):
+                self.add(main_direct_commit.check(c, ref, branch, self.policy))
+            category = main_direct_commit.classify(c, self.policy)
+            record = squash_record(c.message, self.policy.settings("squash-merge")["trailer"])
+            if category == main_direct_commit.SQUASH and record:
+                self.squashes.append(_Squash(ref, branch, kind, c, record))
+            elif category == main_direct_commit.BUMP and self.on("version-bump"):
+                self.bumps.append((ref, c))
+            elif (
+                category == main_direct_commit.DIRECT
+                and self.on("squash-merge")
+                and has_trailer_key(c.message, self.policy.settings("squash-merge")["trailer"])
+            ):
+                self.add(squash_merge.check_unrecorded(c, ref, branch))
+        if c.is_merge and not bootstrap:
+            for parent in c.parents[1:]:
+                self.merges.append(_Merge(ref, branch, kind, c, parent))
+
+    def _task_base(self, u: RefUpdate, branch: str, first_parent: list[tuple[str, ...]]) -> None:
+        if not first_parent:
+            base: Optional[str] = u.new  # no commits of its own: it starts where it points
+        else:
+            oldest = first_parent[-1]
+            base = oldest[1] if len(oldest) > 1 else None
+        if base is None:
+            self.add(task_base.check(u.ref, branch, None, None, self.policy))
+        else:
+            self.bases.append((u.ref, branch, base))
+
+    # ------------------------------------------------------------------ tags
+    def _tag_update(self, u: RefUpdate, tag: str) -> None:
+        version = self.policy.version_of_tag(tag)
+        if version is None:
+            return
+        if not u.created:
+            if self.on("protected-ref"):
+                self.add(protected_ref.check_tag(u, tag))
+            return
+        if self.on("version-tag"):
+            self.tags.append(_Tag(u.ref, tag, version, u.new))
+
+    # ------------------------------------------------------------------ batched look-ups
+    def _finish(self) -> None:
+        info = self.facts.object_info(
+            [s.record.commit for s in self.squashes]
+            + [t.obj for t in self.tags]
+            + [f"{t.obj}^{{commit}}" for t in self.tags]
+        )
+        self._judge_merges()
+        self._judge_squashes(info)
+        self._judge_contents(info)
+        self._judge_sizes()
+        self._judge_task_merge_paths()
+
+    def _contained(self, queries: dict[tuple[str, str], set[str]]) -> dict[tuple[str, str], set[str]]:
+        """{(kind, excluded branch): candidates} -> the candidates some such branch contains.
+        One rev-list per (kind, excluded branch) pair, whatever the number of candidates."""
+        found: dict[tuple[str, str], set[str]] = {}
+        for (kind, exclude), candidates in queries.items():
+            tips = self.tips([kind], exclude)
+            found[(kind, exclude)] = self.facts.reachable(candidates, tips) if tips else set()
+        return found
+
+    def _source_kinds(self, merges: list[_Merge], kinds_for: dict[int, list[str]]) -> dict[int, set[str]]:
+        queries: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for i, m in enumerate(merges):
+            for kind in kinds_for[i]:
+                queries[(kind, m.branch)].add(m.parent)
+        found = self._contained(queries)
+        return {i: {kind for kind in kinds_for[i] if m.parent in found[(kind, m.branch)]} for i, m in enumerate(merges)}
+
+    def _judge_merges(self) -> None:
+        if not self.merges or not (self.on("merge-source") or self.on("debug-leak") or self.on("task-type")):
+            return
+        p = self.policy
+        tip_kinds = {
+            i: {self.kind(n) for n in self.names_at(m.parent, m.branch)} - {None} for i, m in enumerate(self.merges)
+        }
+        first: dict[int, list[str]] = {}
+        for i, m in enumerate(self.merges):
+            wanted = set(p.accepts(m.kind))
+            if m.kind in ("main", "dev") and p.has_kind("task"):
+                wanted.add("task")
+            first[i] = sorted(wanted - tip_kinds[i])  # type: ignore[operator]
+        kinds = self._source_kinds(self.merges, first)
+        for i in kinds:
+            kinds[i] |= tip_kinds[i]  # type: ignore[arg-type]
+        refused = [i for i, m in enumerate(self.merges) if not kinds[i] & set(p.accepts(m.kind))]
+        if refused:
+            rest = {i: sorted(set(p.kinds) - kinds[i] - set(first[i])) for i in refused}
+            more = self._source_kinds([self.merges[i] for i in refused], {j: rest[i] for j, i in enumerate(refused)})
+            for j, i in enumerate(refused):
+                kinds[i] |= more[j]
+        for i, m in enumerate(self.merges):
+            accepted = p.accepts(m.kind)
+            names = self.names_at(m.parent, m.branch)
+            desc = ", ".join(names[:3]) if names else _kinds_desc(kinds[i])
+            if i in refused:
+                if kinds[i] and kinds[i] <= {"debug"} and m.kind != "debug":
+                    if self.on("debug-leak"):
+                        self.add(debug_leak.check_merge(m.ref, m.commit.sha, m.parent, desc, m.branch))
+                elif self.on("merge-source"):
+                    self.add(merge_source.check(m.ref, m.commit.sha, m.parent, desc, m.branch, accepted))
+                continue
+            is_task = "task" in kinds[i] and not kinds[i] & {"dev", "feature", "hotfix"}
+            if is_task and m.kind in ("main", "dev") and self.on("task-type"):
+                source = next((n for n in names if self.kind(n) == "task"), "a task branch")
+                self.add(task_type.check_task_merge(m.commit, m.ref, m.branch, source, p))
+
+    def _judge_squashes(self, info: dict[str, Optional[object]]) -> None:
+        if not self.squashes:
+            return
+        p = self.policy
+        checks = []
+        queries: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for s in self.squashes:
+            record = s.record
+            source_kind = self.kind(record.branch)
+            tip = dict(self._all_branches(s.branch)).get(record.branch)
+            exists = getattr(info.get(record.commit), "type", None) == "commit"
+            checks.append((s, record, source_kind, tip, exists))
+            if tip and exists:
+                queries[(tip, "")].add(record.commit)
+        contained = {tip: self.facts.reachable(c, [tip]) for (tip, _), c in queries.items()}
+        for s, record, source_kind, tip, exists in checks:
+            if source_kind == "debug" and s.kind != "debug":
+                if self.on("debug-leak"):
+                    self.add(
+                        debug_leak.check_merge(
+                            s.ref, s.commit.sha, record.commit, f"debug branch {record.branch}", s.branch
+                        )
+                    )
+                continue
+            accepted = p.accepts(s.kind)
+            on_branch = bool(tip) and record.commit in contained.get(tip or "", set())
+            tree, clean = (None, False)
+            if source_kind in accepted and exists and on_branch:
+                tree, clean = self.facts.merge_tree(s.commit.parents[0], record.commit)
+            if self.on("squash-merge"):
+                self.add(squash_merge.check(
+                    s.commit, s.ref, record, target=s.branch, source_kind=source_kind, accepted=accepted,
+                    source_exists=exists, on_branch=on_branch, merged_tree=tree, clean=clean,
+                ))  # fmt: skip
+            if source_kind == "task" and self.on("task-type"):
+                self.add(task_type.check_task_merge(s.commit, s.ref, s.branch, record.branch, p))
+
+    def _judge_contents(self, info: dict[str, Optional[object]]) -> None:
+        """Everything that needs file contents, read in one `cat-file --batch`."""
+        p = self.policy
+        cfg = p.main_config
+        tag_commits = {t.obj: getattr(info.get(f"{t.obj}^{{commit}}"), "sha", None) for t in self.tags}
+        specs = [f"{c.parents[0]}:{cfg}" for _, c in self.bumps] + [f"{c.sha}:{cfg}" for _, c in self.bumps]
+        specs += [f"{base}:{cfg}" for _, _, base in self.bases]
+        specs += [f"{commit}:{cfg}" for commit in tag_commits.values() if commit]
+        specs += list(self.configs)
+        blobs = self.facts.read(specs)
+        for ref, c in self.bumps:
+            self.add(version_bump.check(c, ref, blobs.get(f"{c.parents[0]}:{cfg}"), blobs.get(f"{c.sha}:{cfg}"), p))
+        for ref, branch, base in self.bases:
+            version = version_bump.read_version(blobs.get(f"{base}:{cfg}"), p.version_key)
+            self.add(task_base.check(ref, branch, base, version, p))
+        for blob, (ref, commit, path) in self.configs.items():
+            content = blobs.get(blob)
+            if content is not None:
+                self.add(task_config.check(content, path, ref, commit, p))
+        if self.tags:
+            mains = self.tips(["main"], "")
+            on_main = self.facts.reachable({c for c in tag_commits.values() if c}, mains) if mains else set()
+            for t in self.tags:
+                commit = tag_commits[t.obj]
+                self.add(version_tag.check(
+                    t.ref, t.tag, t.version,
+                    annotated=getattr(info.get(t.obj), "type", None) == "tag",
+                    commit=commit, on_main=commit in on_main,
+                    config_version=version_bump.read_version(blobs.get(f"{commit}:{cfg}"), p.version_key),
+                    policy=p,
+                ))  # fmt: skip
+
+    def _judge_sizes(self) -> None:
+        if not self.sized:
+            return
+        sizes = self.facts.sizes(self.sized)
+        for blob, (ref, commit, path) in self.sized.items():
+            self.add([large_file.check_size(path, sizes.get(blob, 0), ref, commit, self.policy)])
+
+    def _judge_task_merge_paths(self) -> None:
+        if not self.task_merges:
+            return
+        paths = self.facts.first_parent_paths([(c.sha, c.parents[0]) for _, c in self.task_merges])
+        for ref, c in self.task_merges:
+            self.add(task_type.check_paths(c, ref, paths.get(c.sha, []), self.policy))
+
+
+def _kinds_desc(kinds: set[str]) -> str:
+    if not kinds:
+        return "no branch the repository has"
+    return " or ".join(f"a {k} branch" for k in sorted(kinds))
+
+
+def judge(
+    facts: Facts,
+    policy: Policy,
+    state: RepoState,
+    updates: Sequence[RefUpdate],
+    *,
+    merge_base: Optional[str] = None,
+) -> list[Violation]:
+    """All violations of `updates` (every ref of a push), given the refs before the push."""
+    return Judge(facts, policy, state, updates, merge_base=merge_base).run()
+
+
+def judge_merge(
+    facts: Facts,
+    policy: Policy,
+    state: RepoState,
+    source: str,
+    source_sha: str,
+    target: str,
+    target_sha: str,
+) -> list[Violation]:
+    """Merging branch `source` into `target` (a pull request): every commit of the source that the
+    target lacks is judged as if pushed, then the merge edge itself."""
+    from policy.model import ZERO
+
+    branches = {name: sha for name, sha in state.branches.items() if name != source}
+    branches[target] = target_sha
+    update = RefUpdate(f"refs/heads/{source}", ZERO, source_sha)
+    judge = Judge(facts, policy, RepoState(branches, state.tags), [update], merge_base=target_sha)
+    judge.run()
+    source_kind, target_kind = policy.kind_of(source), policy.kind_of(target)
+    accepted = policy.accepts(target_kind)
+    ref = f"refs/heads/{target}"
+    if source_kind == "debug" and target_kind != "debug":
+        if policy.enabled("debug-leak"):
+            judge.add(debug_leak.check_merge(ref, source_sha, source_sha, f"debug branch {source}", target))
+    elif source_kind not in accepted and policy.enabled("merge-source"):
+        desc = f"{source} ({f'a {source_kind} branch' if source_kind else 'no branch kind'})"
+        judge.add(merge_source.check(ref, source_sha, source_sha, desc, target, accepted))
+    return judge.out

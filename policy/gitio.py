@@ -1,0 +1,327 @@
+"""The only module that runs git. Everything is batched: a push of N commits costs a constant
+number of git processes (a few per pushed ref), never one per commit.
+
+Paths and messages are read NUL-separated as bytes and decoded with `surrogateescape`, so any
+file name (spaces, newlines, leading dashes, invalid UTF-8) round-trips exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import IO, NamedTuple, Optional
+
+from policy.model import ZERO, Change, Commit
+
+# Settings that would change what git prints; forced off for every command we parse.
+_CONFIG = (
+    "-c", "core.quotePath=false",
+    "-c", "log.showSignature=false",
+    "-c", "log.showRoot=true",
+    "-c", "diff.renames=false",
+    "-c", "diff.external=",
+    "-c", "color.ui=false",
+)  # fmt: skip
+_LOG_FORMAT = "--format=%x01%H %T %P%x00%B"
+_DIFF_FLAGS = ("--raw", "--no-abbrev", "--no-renames", "--no-ext-diff", "--no-textconv", "--no-relative")
+
+
+class GitError(Exception):
+    """git failed in a way we cannot judge past (a missing object, a broken repository)."""
+
+
+def decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+class ObjectInfo(NamedTuple):
+    sha: str
+    type: str
+    size: int
+
+
+class RefInfo(NamedTuple):
+    name: str  # full ref name
+    sha: str  # what the ref points at (a tag object for annotated tags)
+    type: str  # commit, tag, ...
+    peeled: str  # the commit an annotated tag points at ("" for non-tags)
+
+
+class Git:
+    """A repository, as seen through batched git plumbing."""
+
+    def __init__(self, cwd: Optional[str] = None, env: Optional[dict[str, str]] = None) -> None:
+        self.cwd = cwd
+        self.env = dict(os.environ if env is None else env)
+        self.env.setdefault("LC_ALL", "C")
+        self.env["GIT_TERMINAL_PROMPT"] = "0"
+        self.processes = 0  # how many git processes this object started (the benchmark reads it)
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _argv(self, args: Sequence[str]) -> list[str]:
+        return ["git", "--no-pager", *_CONFIG, *args]
+
+    def run(self, *args: str, input: Optional[bytes] = None, ok: Iterable[int] = (0,)) -> bytes:
+        self.processes += 1
+        proc = subprocess.run(
+            self._argv(args), input=input, cwd=self.cwd, env=self.env,
+            capture_output=True,
+        )  # fmt: skip
+        if proc.returncode not in tuple(ok):
+            raise GitError(f"git {' '.join(args[:3])} failed: {decode(proc.stderr).strip()}")
+        return proc.stdout
+
+    def try_run(self, *args: str) -> Optional[bytes]:
+        try:
+            return self.run(*args)
+        except GitError:
+            return None
+
+    def _stream(self, args: Sequence[str], stdin_lines: Iterable[str]) -> Iterator[bytes]:
+        """Run git, feed it lines on stdin from a thread, yield its stdout in chunks."""
+        self.processes += 1
+        proc = subprocess.Popen(
+            self._argv(args), cwd=self.cwd, env=self.env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        assert proc.stdin and proc.stdout and proc.stderr
+        errors: list[bytes] = []
+        writer = threading.Thread(target=_feed, args=(proc.stdin, stdin_lines), daemon=True)
+        reader = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
+        writer.start()
+        reader.start()
+        try:
+            while True:
+                chunk = proc.stdout.read1(1 << 20)  # type: ignore[attr-defined]
+                if not chunk:
+                    break
+                yield chunk
+        finally:
+            proc.stdout.close()
+            writer.join()
+            code = proc.wait()
+            reader.join()
+        if code != 0:
+            raise GitError(f"git {' '.join(args[:2])} failed: {decode(b''.join(errors)).strip()}")
+
+    # -- repository ------------------------------------------------------------------------
+    def git_dir(self) -> str:
+        return decode(self.run("rev-parse", "--absolute-git-dir")).strip()
+
+    def is_bare(self) -> bool:
+        return self.run("rev-parse", "--is-bare-repository").strip() == b"true"
+
+    def is_shallow(self) -> bool:
+        return self.run("rev-parse", "--is-shallow-repository").strip() == b"true"
+
+    def refs(self, *patterns: str) -> list[RefInfo]:
+        out = self.run("for-each-ref", "--format=%(objectname) %(objecttype) %(*objectname) %(refname)", *patterns)
+        refs = []
+        for line in out.decode("utf-8", "surrogateescape").splitlines():
+            sha, kind, peeled, name = line.split(" ", 3)
+            refs.append(RefInfo(name, sha, kind, peeled))
+        return refs
+
+    def resolve(self, rev: str) -> Optional[str]:
+        out = self.try_run("rev-parse", "--verify", "--quiet", "--end-of-options", rev + "^{object}")
+        return decode(out).strip() if out else None
+
+    # -- history -----------------------------------------------------------------------------
+    def walk(self, include: Sequence[str], exclude: Sequence[str], paths: bool = True) -> Iterator[Commit]:
+        """Every commit reachable from `include` and not from `exclude`, newest first, streamed.
+
+        Merges carry the paths that differ from every parent (a combined diff): what the merge
+        itself changed, beyond what its parents brought.
+        """
+        args = ["log", "-z", "--stdin", _LOG_FORMAT]
+        if paths:
+            args += [*_DIFF_FLAGS, "--diff-merges=dense-combined"]
+        lines = [*include, *("^" + sha for sha in exclude)]
+        return _parse_log(self._stream(args, lines), paths)
+
+    def commits(self, shas: Sequence[str], paths: bool = True) -> Iterator[Commit]:
+        """The given commits only (no walk), in the given order."""
+        if not shas:
+            return iter(())
+        args = ["log", "-z", "--stdin", "--no-walk=unsorted", _LOG_FORMAT]
+        if paths:
+            args += [*_DIFF_FLAGS, "--diff-merges=dense-combined"]
+        return _parse_log(self._stream(args, shas), paths)
+
+    def first_parent(self, include: Sequence[str], exclude: Sequence[str]) -> list[tuple[str, ...]]:
+        """(sha, parent, ...) of each commit on the first-parent line, newest first."""
+        lines = [*include, *("^" + sha for sha in exclude)]
+        out = b"".join(self._stream(["rev-list", "--first-parent", "--parents", "--stdin"], lines))
+        return [tuple(line.split()) for line in out.decode().splitlines()]
+
+    def reachable(self, candidates: Iterable[str], tips: Sequence[str]) -> set[str]:
+        """Which of `candidates` are reachable from (contained in) any of `tips`."""
+        wanted = set(candidates)
+        if not wanted or not tips:
+            return set()
+        lines = [*wanted, *("^" + tip for tip in tips)]
+        missing: set[str] = set()
+        rest = b""
+        for chunk in self._stream(["rev-list", "--stdin"], lines):
+            rest += chunk
+            *done, rest = rest.split(b"\n")
+            missing.update(s for s in (d.decode() for d in done) if s in wanted)
+        if rest:
+            missing.update(s for s in (rest.decode(),) if s in wanted)
+        return wanted - missing
+
+    def first_parent_paths(self, pairs: Sequence[tuple[str, str]]) -> dict[str, list[Change]]:
+        """For each (merge, first parent): the paths the merge changes against that parent."""
+        if not pairs:
+            return {}
+        args = ["diff-tree", "-z", "-r", "--stdin", *_DIFF_FLAGS]
+        tokens = _tokens(self._stream(args, [f"{m} {p}" for m, p in pairs]))
+        out: dict[str, list[Change]] = {}
+        current: list[Change] = []
+        for token in tokens:
+            if token.startswith(b":"):
+                current.append(_change(token, next(tokens)))
+            elif token:
+                current = out.setdefault(token.decode(), [])
+        return out
+
+    def merge_tree(self, ours: str, theirs: str) -> tuple[Optional[str], bool]:
+        """(tree of the real merge, clean?) via `git merge-tree --write-tree` (git >= 2.38)."""
+        self.processes += 1
+        proc = subprocess.run(
+            self._argv(["merge-tree", "--write-tree", "--no-messages", ours, theirs]),
+            cwd=self.cwd, env=self.env, capture_output=True,
+        )  # fmt: skip
+        if proc.returncode not in (0, 1):
+            raise GitError(f"git merge-tree failed: {decode(proc.stderr).strip()}")
+        first = proc.stdout.split(b"\n", 1)[0].strip().decode()
+        return (first or None), proc.returncode == 0
+
+    def changed_lines(self, base: str, tip: str) -> int:
+        """Lines added + deleted in text files between `base...tip` (merge base to tip)."""
+        out = self.run("diff", "--numstat", "-z", "--no-renames", "--no-ext-diff", "--no-textconv",
+                       f"{base}...{tip}", "--")  # fmt: skip
+        total = 0
+        for token in out.split(b"\0"):
+            fields = token.split(b"\t")
+            if len(fields) >= 2 and fields[0].isdigit() and fields[1].isdigit():
+                total += int(fields[0]) + int(fields[1])
+        return total
+
+    # -- objects -----------------------------------------------------------------------------
+    def object_info(self, specs: Iterable[str]) -> dict[str, Optional[ObjectInfo]]:
+        """`cat-file --batch-check` for many objects (`sha` or `rev:path`) in one process."""
+        wanted = list(dict.fromkeys(specs))
+        if not wanted:
+            return {}
+        out = b"".join(self._stream(["cat-file", "--batch-check"], wanted))
+        result: dict[str, Optional[ObjectInfo]] = {}
+        for spec, line in zip(wanted, out.split(b"\n")):
+            fields = line.split()
+            ok = len(fields) == 3 and fields[1] != b"missing"
+            result[spec] = ObjectInfo(fields[0].decode(), fields[1].decode(), int(fields[2])) if ok else None
+        return result
+
+    def read(self, specs: Iterable[str]) -> dict[str, Optional[bytes]]:
+        """`cat-file --batch`: the contents of many blobs (`sha` or `rev:path`) in one process."""
+        wanted = list(dict.fromkeys(specs))
+        if not wanted:
+            return {}
+        data = b"".join(self._stream(["cat-file", "--batch"], wanted))
+        result: dict[str, Optional[bytes]] = {}
+        pos = 0
+        for spec in wanted:
+            end = data.index(b"\n", pos)
+            header = data[pos:end].split()
+            pos = end + 1
+            if len(header) != 3 or header[1] == b"missing":
+                result[spec] = None
+                continue
+            size = int(header[2])
+            result[spec] = data[pos : pos + size]
+            pos += size + 1
+        return result
+
+    def sizes(self, blobs: Iterable[str]) -> dict[str, int]:
+        return {sha: info.size for sha, info in self.object_info(blobs).items() if info}
+
+
+def _feed(stdin: IO[bytes], lines: Iterable[str]) -> None:
+    try:
+        batch: list[bytes] = []
+        for line in lines:
+            batch.append(encode(line) + b"\n")
+            if len(batch) >= 4096:
+                stdin.write(b"".join(batch))
+                batch = []
+        stdin.write(b"".join(batch))
+    except BrokenPipeError:
+        pass
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            stdin.close()
+
+
+def _tokens(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    rest = b""
+    for chunk in chunks:
+        parts = (rest + chunk).split(b"\0")
+        rest = parts.pop()
+        yield from parts
+    if rest:
+        yield rest
+
+
+def _change(meta: bytes, path: bytes) -> Change:
+    """`:100644 100644 <old> <new> M` or, for merges, `::m1 m2 mr s1 s2 sr MM` + path."""
+    meta = meta.lstrip(b"\n")
+    fields = meta.lstrip(b":").split(b" ")
+    parents = len(meta) - len(meta.lstrip(b":"))
+    new_mode = fields[parents].decode()
+    new_blob = fields[2 * parents + 1].decode()
+    status = fields[-1].decode()
+    if parents > 1:
+        if new_mode == "000000":
+            status = "D"
+        elif set(status) == {"A"}:
+            status = "A"
+        else:
+            status = "M"
+    return Change(status[:1], decode(path), new_blob, new_mode)
+
+
+def _parse_log(chunks: Iterable[bytes], paths: bool) -> Iterator[Commit]:
+    """Parse `log -z --format=%x01%H %T %P%x00%B [--raw]` without trusting message contents:
+    the body is taken by position, paths by position after their `:` meta token."""
+    tokens = _tokens(chunks)
+    header: Optional[bytes] = None
+    message = b""
+    changes: list[Change] = []
+    for token in tokens:
+        stripped = token.lstrip(b"\n")
+        if stripped.startswith(b"\x01"):
+            if header is not None:
+                yield _commit(header, message, changes)
+            header = stripped[1:]
+            message = next(tokens, b"")
+            changes = []
+        elif stripped.startswith(b":"):
+            changes.append(_change(stripped, next(tokens, b"")))
+    if header is not None:
+        yield _commit(header, message, changes)
+
+
+def _commit(header: bytes, message: bytes, changes: list[Change]) -> Commit:
+    fields = header.decode().split(" ")
+    return Commit(fields[0], fields[1], tuple(f for f in fields[2:] if f), decode(message), tuple(changes))
+
+
+def is_zero(sha: str) -> bool:
+    return sha == ZERO or (len(sha) == 40 and set(sha) == {"0"})

@@ -1,0 +1,76 @@
+"""Where the policy comes from.
+
+Trust: the server reads `.branch-policy.yaml` from main *as it was before the push* (or from a
+file the admin names), never from the commits being pushed, so a push cannot loosen the rules
+that judge it. Clients and CI read it the same way from their view of the server's main.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Optional
+
+from policy.config import POLICY_FILE, Policy, PolicyError, parse_policy_text
+from policy.gitio import Git
+
+ENV_FILE = "BRANCH_POLICY_FILE"
+
+
+def read_file(path: str) -> Policy:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read the policy file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise PolicyError(f"{path}: the policy file is not UTF-8 text") from None
+    return parse_policy_text(text, path)
+
+
+def load(git: Git, refs: Sequence[str], *, explicit: Optional[str] = None, worktree: Optional[str] = None) -> Policy:
+    """The policy: an explicit file, else the first of `refs` that exists (its policy file, or the
+    defaults when it has none), else the work-tree file (a repository with no main yet), else
+    the defaults."""
+    explicit = explicit or os.environ.get(ENV_FILE) or None
+    if explicit:
+        return read_file(explicit)
+    specs = [spec for ref in refs for spec in (f"{ref}^{{commit}}", f"{ref}:{POLICY_FILE}")]
+    found = git.read(specs) if specs else {}
+    for ref in refs:
+        if found.get(f"{ref}^{{commit}}") is None:
+            continue
+        blob = found.get(f"{ref}:{POLICY_FILE}")
+        if blob is None:
+            return Policy.defaults()
+        try:
+            text = blob.decode("utf-8")
+        except UnicodeDecodeError:
+            raise PolicyError(f"{_short(ref)}:{POLICY_FILE}: the policy file is not UTF-8 text") from None
+        return parse_policy_text(text, f"{_short(ref)}:{POLICY_FILE}")
+    if worktree and os.path.exists(os.path.join(worktree, POLICY_FILE)):
+        return read_file(os.path.join(worktree, POLICY_FILE))
+    return Policy.defaults()
+
+
+def _short(ref: str) -> str:
+    for prefix in ("refs/heads/", "refs/remotes/"):
+        if ref.startswith(prefix):
+            return ref[len(prefix) :]
+    return ref
+
+
+def server_refs(git: Git) -> list[str]:
+    configured = git.try_run("config", "--get", "branchpolicy.mainRef")
+    main = configured.decode().strip() if configured else "refs/heads/main"
+    return [main, "HEAD"] if main != "HEAD" else [main]
+
+
+def server_policy_file(git: Git) -> Optional[str]:
+    configured = git.try_run("config", "--get", "branchpolicy.file")
+    return configured.decode().strip() if configured else None
+
+
+def client_refs(remote: Optional[str]) -> list[str]:
+    refs = [f"refs/remotes/{remote}/main"] if remote else []
+    return [*refs, "refs/heads/main"]

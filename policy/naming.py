@@ -1,0 +1,50 @@
+"""Branch and tag names: templates such as `task-{semver}-{time}-{slug}` and semantic versions."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple, Optional
+
+SEMVER_RE = r"(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)"
+_SEMVER = re.compile(rf"\A{SEMVER_RE}\Z")
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+class Semver(NamedTuple):
+    major: int
+    minor: int
+    patch: int
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}.{self.patch}"
+
+
+def parse_semver(text: object) -> Optional[Semver]:
+    if not isinstance(text, str) or not _SEMVER.match(text):
+        return None
+    major, minor, patch = (int(x) for x in text.split("."))
+    return Semver(major, minor, patch)
+
+
+def compile_template(template: str, placeholders: dict[str, str]) -> re.Pattern[str]:
+    """`task-{semver}-{time}-{slug}` -> a full-match regex with named groups.
+
+    Literal text is escaped; each `{name}` becomes `(?P<name>...)` from `placeholders`.
+    Raises KeyError for an unknown placeholder and re.error for a bad placeholder regex.
+    """
+    out, pos, seen = [], 0, set()
+    for m in _PLACEHOLDER.finditer(template):
+        out.append(re.escape(template[pos : m.start()]))
+        name = m.group(1)
+        body = placeholders[name]
+        out.append(f"(?:{body})" if name in seen else f"(?P<{name}>{body})")
+        seen.add(name)
+        pos = m.end()
+    out.append(re.escape(template[pos:]))
+    return re.compile(r"\A" + "".join(out) + r"\Z")
+
+
+def example(template: str) -> str:
+    """A readable example name for hints: task-{semver}-{time}-{slug} -> task-0.1.0-20261126-my-run."""
+    samples = {"semver": "0.1.0", "time": "20261126-1200", "slug": "my-change"}
+    return _PLACEHOLDER.sub(lambda m: samples.get(m.group(1), m.group(1)), template)

@@ -1,0 +1,98 @@
+"""How verdicts are printed: text (one line per violation, then a count), JSON, GitHub annotations.
+
+Text that comes from commits (messages, paths, branch names) is printed with control characters
+escaped, so a crafted file name cannot rewrite the terminal or forge extra output lines.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from policy.model import Violation, short
+
+FORMATS = ("text", "json", "github")
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+
+
+def escape(text: str) -> str:
+    """Control characters, invalid bytes (surrogate escapes) and bidi overrides made visible."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in _NAMED:
+            out.append(_NAMED[ch])
+        elif code < 0x20 or 0x7F <= code < 0xA0:
+            out.append(f"\\x{code:02x}")
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8, kept by surrogateescape
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif (
+            0xD800 <= code <= 0xDFFF or code in (0x2028, 0x2029) or 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069
+        ):
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def where(v: Violation) -> str:
+    if v.path:
+        return v.path
+    if v.ref.startswith("refs/heads/"):
+        return v.ref[len("refs/heads/") :]
+    return v.ref or "-"
+
+
+def text_lines(violations: Sequence[Violation], prefix: str = "") -> list[str]:
+    lines = [
+        f"{prefix}{v.rule}  {short(v.commit)}  {escape(where(v))}  {escape(v.message)}  (hint: {escape(v.hint)})"
+        for v in violations
+    ]
+    count = len(violations)
+    lines.append(f"{prefix}{count} violation{'s' if count != 1 else ''}")
+    return lines
+
+
+def as_json(violations: Sequence[Violation]) -> str:
+    return json.dumps(
+        {
+            "ok": not violations,
+            "violations": [
+                {
+                    "rule": v.rule,
+                    "ref": escape(v.ref),
+                    "commit": v.commit,
+                    "path": escape(v.path),
+                    "message": escape(v.message),
+                    "hint": escape(v.hint),
+                }
+                for v in violations
+            ],
+        },
+        indent=2,
+    )
+
+
+def _gh(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def github_lines(violations: Sequence[Violation]) -> list[str]:
+    lines = []
+    for v in violations:
+        props = [f"title={_gh(v.rule + ' ' + short(v.commit), prop=True)}"]
+        if v.path:
+            props.insert(0, f"file={_gh(escape(v.path), prop=True)}")
+        lines.append(f"::error {','.join(props)}::{_gh(escape(v.message))} (hint: {_gh(escape(v.hint))})")
+    lines.append(f"{len(violations)} violation{'s' if len(violations) != 1 else ''}")
+    return lines
+
+
+def render(violations: Sequence[Violation], fmt: str = "text", prefix: str = "") -> str:
+    if fmt == "json":
+        return as_json(violations)
+    if fmt == "github":
+        return "\n".join(github_lines(violations))
+    return "\n".join(text_lines(violations, prefix))

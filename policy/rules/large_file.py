@@ -1,0 +1,54 @@
+"""large-file: files over the size limit, or with a data/model suffix, belong in DVC."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from policy.config import Policy
+from policy.model import Change, Violation
+from policy.rules._base import violation
+
+ID = "large-file"
+_NOT_FILES = ("160000", "120000", "000000")  # submodules, symlinks, deletions
+
+
+def needs_size(change: Change, policy: Policy) -> bool:
+    """Whether the rule must look at this change's blob size (it adds or changes a file)."""
+    return not change.deleted and change.mode not in _NOT_FILES and not policy.large_file_exempt(change.path)
+
+
+def check_suffix(change: Change, ref: str, commit: str, policy: Policy) -> Optional[Violation]:
+    if not needs_size(change, policy):
+        return None
+    lower = change.path.lower()
+    suffix = next((s for s in policy.suffixes if lower.endswith(s)), None)
+    if suffix is None:
+        return None
+    return violation(
+        ID,
+        f"{suffix} files are data or model files and are not added to git",
+        _hint(change.path),
+        ref=ref,
+        commit=commit,
+        path=change.path,
+    )
+
+
+def check_size(path: str, size: int, ref: str, commit: str, policy: Policy) -> Optional[Violation]:
+    if size <= policy.max_bytes:
+        return None
+    return violation(
+        ID,
+        f"file is {size // 1024} KB, over the {policy.max_bytes // 1024} KB limit",
+        _hint(path),
+        ref=ref,
+        commit=commit,
+        path=path,
+    )
+
+
+def _hint(path: str) -> str:
+    return (
+        f"track it with DVC instead: git rm --cached '{path}' && dvc add '{path}' && "
+        f"git add '{path}.dvc' .gitignore (then amend or rewrite the commit that added it)"
+    )

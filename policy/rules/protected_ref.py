@@ -1,0 +1,47 @@
+"""protected-ref: main and dev are never deleted nor rewritten; version tags never move."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from policy.model import RefUpdate, Violation
+from policy.rules._base import violation
+
+ID = "protected-ref"
+
+
+def check_branch(update: RefUpdate, branch: str, fast_forward: Optional[bool]) -> list[Violation]:
+    if update.deleted:
+        return [
+            violation(
+                ID,
+                f"{branch} is protected and cannot be deleted",
+                "protected branches stay; delete only temporary branches (feature-*, task-*, ...)",
+                ref=update.ref,
+                commit=update.old,
+            )
+        ]
+    if fast_forward is False:
+        return [
+            violation(
+                ID,
+                f"{branch} is protected and cannot be rewritten (non-fast-forward push)",
+                f"git pull --no-rebase (or git merge origin/{branch}) and push again; never force-push {branch}",
+                ref=update.ref,
+                commit=update.new,
+            )
+        ]
+    return []
+
+
+def check_tag(update: RefUpdate, tag: str) -> list[Violation]:
+    action = "deleted" if update.deleted else "moved"
+    return [
+        violation(
+            ID,
+            f"version tag {tag} cannot be {action}",
+            "a released version is permanent: raise VERSION and tag the next version instead",
+            ref=update.ref,
+            commit=update.new if not update.deleted else update.old,
+        )
+    ]

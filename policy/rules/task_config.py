@@ -1,0 +1,66 @@
+"""task-config: every tasks/*/config.yaml parses and holds the required keys with the right types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policy.config import Policy
+from policy.model import Violation
+from policy.naming import parse_semver
+from policy.rules._base import violation
+
+ID = "task-config"
+
+_TYPES: dict[str, tuple[str, Any]] = {
+    "semver": ("a version string like 0.1.0", lambda v: parse_semver(v) is not None),
+    "bool": ("true or false", lambda v: isinstance(v, bool)),
+    "int": ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "number": ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+    "str": ("a string", lambda v: isinstance(v, str)),
+    "null-or-str": ("null or a string", lambda v: v is None or isinstance(v, str)),
+    "null": ("null", lambda v: v is None),
+    "list": ("a list", lambda v: isinstance(v, list)),
+    "mapping": ("a mapping", lambda v: isinstance(v, dict)),
+    "any": ("any value", lambda v: True),
+}
+
+
+def problems(content: bytes, policy: Policy) -> list[str]:
+    """What is wrong with one config file's content ([] when it is fine)."""
+    import yaml
+
+    try:
+        text = content.decode("utf-8")
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except UnicodeDecodeError:
+        return ["it is not UTF-8 text"]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        return [f"it is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}"]
+    if not isinstance(data, dict):
+        return ["it is not a mapping of settings"]
+    found = []
+    for key, kind in policy.settings(ID)["required"].items():
+        what, ok = _TYPES[kind]
+        if key not in data:
+            found.append(f"{key} is missing ({what})")
+        elif not ok(data[key]):
+            found.append(f"{key} should be {what}, got {data[key]!r}")
+    return found
+
+
+def check(content: bytes, path: str, ref: str, commit: str, policy: Policy) -> list[Violation]:
+    found = problems(content, policy)
+    if not found:
+        return []
+    return [
+        violation(
+            ID,
+            "; ".join(found),
+            f"fix {path} (copy the keys from {policy.main_config}; policy init documents the types)",
+            ref=ref,
+            commit=commit,
+            path=path,
+        )
+    ]

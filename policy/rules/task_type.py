@@ -1,0 +1,52 @@
+"""task-type: a merge of a task branch into main/dev has type `task`; a `task` commit changes
+only paths under tasks/."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from policy.commitmsg import commit_type
+from policy.config import Policy
+from policy.model import Change, Commit, Violation
+from policy.rules._base import violation
+
+ID = "task-type"
+
+
+def task_type(policy: Policy) -> str:
+    return str(policy.settings(ID)["type"])
+
+
+def check_paths(commit: Commit, ref: str, changes: Sequence[Change], policy: Policy) -> list[Violation]:
+    """A commit of type task (for a merge: its diff against the first parent) stays in tasks/."""
+    if commit_type(commit.message) != task_type(policy):
+        return []
+    outside = [c.path for c in changes if not policy.in_tasks(c.path)]
+    return [
+        violation(
+            ID,
+            f"a '{task_type(policy)}' commit changes {path}, outside {policy.tasks_dir}/",
+            f"use another type (feat, fix, chore, ...) for changes outside {policy.tasks_dir}/, or split the commit",
+            ref=ref,
+            commit=commit.sha,
+            path=path,
+        )
+        for path in outside
+    ]
+
+
+def check_task_merge(commit: Commit, ref: str, target: str, source: str, policy: Policy) -> list[Violation]:
+    """`commit` merges task branch `source` into `target` (main or dev): its type must be task."""
+    found = commit_type(commit.message)
+    wanted = task_type(policy)
+    if found == wanted:
+        return []
+    return [
+        violation(
+            ID,
+            f"merge of task branch {source} into {target} has type {found or 'none'}, not '{wanted}'",
+            f"git merge --no-ff {source} -m '{wanted}: <what the run found>'",
+            ref=ref,
+            commit=commit.sha,
+        )
+    ]

@@ -1,0 +1,57 @@
+"""Shared by every adapter (server hooks, pre-push, CI): which refs count as 'the server's', and
+running the engine with the fail-closed error policy."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from policy.engine import RepoState
+from policy.gitio import Git
+from policy.model import ZERO
+
+
+def server_state(git: Git) -> RepoState:
+    """A bare repository (the server itself): its own branches and tags."""
+    branches, tags = {}, {}
+    for ref in git.refs("refs/heads/", "refs/tags/"):
+        if ref.name.startswith("refs/heads/"):
+            branches[ref.name[len("refs/heads/") :]] = ref.sha
+        else:
+            tags[ref.name[len("refs/tags/") :]] = ref.sha
+    return RepoState(branches, tags)
+
+
+def clone_state(git: Git, remote: Optional[str]) -> RepoState:
+    """A clone: the server's branches as its remote-tracking refs say; local branches only when
+    the remote has none (a repository without a server, such as a test or a demo)."""
+    prefix = f"refs/remotes/{remote}/" if remote else None
+    patterns = ["refs/heads/", "refs/tags/"] + ([prefix] if prefix else [])
+    local, remote_branches, tags = {}, {}, {}
+    for ref in git.refs(*patterns):
+        if prefix and ref.name.startswith(prefix):
+            name = ref.name[len(prefix) :]
+            if name != "HEAD" and ref.type == "commit":
+                remote_branches[name] = ref.sha
+        elif ref.name.startswith("refs/heads/"):
+            local[ref.name[len("refs/heads/") :]] = ref.sha
+        elif ref.name.startswith("refs/tags/"):
+            tags[ref.name[len("refs/tags/") :]] = ref.sha
+    return RepoState(remote_branches or local, tags)
+
+
+def default_remote(git: Git) -> Optional[str]:
+    remotes = git.run("remote").decode().split()
+    return "origin" if "origin" in remotes else (remotes[0] if len(remotes) == 1 else None)
+
+
+def as_before(state: RepoState, ref: str, old: str) -> RepoState:
+    """The state a server had before `ref` moved from `old` (a clone may already show the move)."""
+    branches, tags = dict(state.branches), dict(state.tags)
+    for prefix, table in (("refs/heads/", branches), ("refs/tags/", tags)):
+        if ref.startswith(prefix):
+            name = ref[len(prefix) :]
+            if old == ZERO:
+                table.pop(name, None)
+            else:
+                table[name] = old
+    return RepoState(branches, tags)
