@@ -24,6 +24,15 @@ COMMANDS = {
     ),
     "init": ("policy.commands.rules", "init", "Write .branch-policy.yaml with the defaults, commented."),
     "rules": ("policy.commands.rules", "rules", "List the rules, their ids and current settings."),
+    "task": ("policy.commands.workflow", "task", "Task runs: policy task start SLUG / policy task finish [BRANCH]."),
+    "debug": ("policy.commands.workflow", "debug", "Debug runs: policy debug start SLUG (never merged)."),
+    "merge": (
+        "policy.commands.workflow",
+        "merge",
+        "Merge an allowed source into main or dev the way the policy wants.",
+    ),
+    "release": ("policy.commands.workflow", "release", "Raise VERSION, tag vX.Y.Z, merge main back into dev."),
+    "tasks": ("policy.commands.workflow", "tasks", "A table of every task run: version, time, slug, merged, config."),
     "demo": (
         "policy.commands.demo",
         "demo",

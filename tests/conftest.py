@@ -1,0 +1,173 @@
+"""Real git, never mocked: every test builds real repositories in a temporary directory, makes real
+commits and pushes into a real bare repository whose pre-receive hook was installed by
+`policy install --server`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple, Optional
+
+import pytest
+
+ZERO = "0" * 40
+CONFIG = """VERSION: {version}
+DEBUG: false
+RESUME: null
+TRAIN: true
+TEST: false
+MODEL_PATH: null
+RANDOM_SEED: 42
+LEARNING_RATE: 0.001
+"""
+
+
+@pytest.fixture(autouse=True)
+def git_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A private global git config: fixed identity, main as the default branch, no user hooks."""
+    home = tmp_path_factory.mktemp("home")
+    config = home / "gitconfig"
+    config.write_text(
+        "[user]\n\tname = Researcher\n\temail = researcher@example.com\n"
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+        "[protocol \"file\"]\n\tallow = always\n"
+    )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GL_ID", "GL_PROTOCOL", "BRANCH_POLICY_FILE",
+                 "GITHUB_ACTIONS", "GITLAB_CI"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+
+
+class Result(NamedTuple):
+    code: int
+    out: str
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 0
+
+
+def run(args: list[str], cwd: Path, input: Optional[str] = None, env: Optional[dict[str, str]] = None) -> Result:
+    proc = subprocess.run(
+        args, cwd=cwd, input=input, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    return Result(proc.returncode, proc.stdout)
+
+
+def policy_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "policy", *args]
+
+
+class Repo:
+    """A working clone: commit files, switch branches, push, ask the CLI."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def git(self, *args: str, check: bool = True, input: Optional[str] = None) -> str:
+        result = run(["git", *args], self.path, input=input)
+        if check and not result.ok:
+            raise AssertionError(f"git {' '.join(args)} failed:\n{result.out}")
+        return result.out.strip()
+
+    def sha(self, rev: str = "HEAD") -> str:
+        return self.git("rev-parse", rev)
+
+    def write(self, files: dict[str, str | bytes | None]) -> None:
+        for name, content in files.items():
+            path = self.path / name
+            if content is None:
+                self.git("rm", "-q", "--", name)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content)
+            self.git("add", "--", name)
+
+    def commit(self, message: str, files: Optional[dict[str, str | bytes | None]] = None, *flags: str) -> str:
+        self.write(files or {})
+        self.git("commit", "-q", "--allow-empty", "--no-verify", "-m", message, *flags)
+        return self.sha()
+
+    def branch(self, name: str, start: str = "HEAD") -> None:
+        self.git("checkout", "-q", "-b", name, start)
+
+    def checkout(self, name: str) -> None:
+        self.git("checkout", "-q", name)
+
+    def merge(self, source: str, message: str, *flags: str) -> str:
+        self.git("merge", "-q", "--no-verify", "--no-ff", source, "-m", message, *flags)
+        return self.sha()
+
+    def push(self, *refspecs: str) -> Result:
+        return run(["git", "push", "--porcelain", "origin", *refspecs], self.path)
+
+    def policy(self, *args: str, env: Optional[dict[str, str]] = None) -> Result:
+        return run(policy_cmd(*args), self.path, env=env)
+
+
+class World:
+    """A bare 'server' with the hook installed and a clone of it."""
+
+    def __init__(self, root: Path, hook: bool = True) -> None:
+        self.root = root
+        self.server = root / "server.git"
+        run(["git", "init", "-q", "--bare", str(self.server)], root)
+        if hook:
+            result = run(policy_cmd("install", "--server", str(self.server)), root)
+            assert result.ok, result.out
+        run(["git", "clone", "-q", str(self.server), "work"], root)
+        self.work = Repo(root / "work")
+
+    def clone(self, name: str) -> Repo:
+        run(["git", "clone", "-q", str(self.server), name], self.root)
+        return Repo(self.root / name)
+
+    def server_sha(self, ref: str) -> Optional[str]:
+        result = run(["git", "rev-parse", "--verify", "-q", ref], self.server)
+        return result.out.strip() if result.ok else None
+
+
+def config(version: str = "0.1.0", **changes: object) -> str:
+    text = CONFIG.format(version=version)
+    for key, value in changes.items():
+        text = "\n".join(f"{key}: {value}" if line.startswith(f"{key}:") else line for line in text.splitlines())
+        text += "\n"
+    return text
+
+
+def seed(world: World, version: str = "0.1.0") -> Repo:
+    """main (config + core code) and dev, both on the server: the seed's step 1."""
+    repo = world.work
+    repo.commit(
+        "feat: initial model and task layout",
+        {"tasks/main/config.yaml": config(version), "tasks/main/train.py": "print('train')\n",
+         "src/model.py": "class Model:\n    pass\n", "README.md": "# research\n"},
+    )  # fmt: skip
+    assert repo.push("main").ok
+    repo.branch("dev")
+    assert repo.push("dev").ok
+    return repo
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return World(tmp_path)
+
+
+@pytest.fixture
+def seeded(world: World) -> Iterator[tuple[World, Repo]]:
+    yield world, seed(world)
+
+
+def refused(result: Result, rule: str) -> bool:
+    """The push was refused and the refusal names `rule`."""
+    return not result.ok and any(line.split()[1:2] == [rule] for line in result.out.splitlines() if "remote:" in line)
