@@ -110,13 +110,19 @@ class Judge:
         updates: Sequence[RefUpdate],
         *,
         merge_base: Optional[str] = None,
+        maybe_pushed: Optional[dict[str, str]] = None,
     ) -> None:
         self.facts = facts
         self.policy = policy
         self.state = state
         self.updates = list(updates)
         self.merge_base = merge_base  # check --merge: judge everything not on the target
-        self.pushed = {name: u.new for u in self.updates if (name := branch_name(u.ref)) is not None and not u.deleted}
+        # branch tips in the push, by name; `maybe_pushed`: tips that may be in it too (a client that
+        # cannot see every ref of the push): they prove where merged commits come from, no more
+        self.pushed = dict(maybe_pushed or {})
+        self.pushed.update(
+            {name: u.new for u in self.updates if (name := branch_name(u.ref)) is not None and not u.deleted}
+        )
         self._kind: dict[str, Optional[str]] = {}
         self.out: list[Violation] = []
         self._seen: set[tuple[str, str, str, str]] = set()
@@ -468,9 +474,10 @@ def judge(
     updates: Sequence[RefUpdate],
     *,
     merge_base: Optional[str] = None,
+    maybe_pushed: Optional[dict[str, str]] = None,
 ) -> list[Violation]:
     """All violations of `updates` (every ref of a push), given the refs before the push."""
-    return Judge(facts, policy, state, updates, merge_base=merge_base).run()
+    return Judge(facts, policy, state, updates, merge_base=merge_base, maybe_pushed=maybe_pushed).run()
 
 
 def judge_merge(

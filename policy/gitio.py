@@ -192,6 +192,12 @@ class Git:
                 current = out.setdefault(token.decode(), [])
         return out
 
+    def staged(self) -> list[Change]:
+        """The index against HEAD (or against nothing on an unborn branch): the commit to be."""
+        out = self.run("diff", "--cached", "-z", *_DIFF_FLAGS)
+        tokens = iter(out.split(b"\0"))
+        return [_change(token, next(tokens, b"")) for token in tokens if token.startswith(b":")]
+
     def merge_tree(self, ours: str, theirs: str) -> tuple[Optional[str], bool]:
         """(tree of the real merge, clean?) via `git merge-tree --write-tree` (git >= 2.38)."""
         self.processes += 1

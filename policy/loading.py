@@ -28,15 +28,14 @@ def read_file(path: str) -> Policy:
     return parse_policy_text(text, path)
 
 
-def load(git: Git, refs: Sequence[str], *, explicit: Optional[str] = None, worktree: Optional[str] = None) -> Policy:
-    """The policy: an explicit file, else the first of `refs` that exists (its policy file, or the
-    defaults when it has none), else the work-tree file (a repository with no main yet), else
-    the defaults."""
-    explicit = explicit or os.environ.get(ENV_FILE) or None
-    if explicit:
-        return read_file(explicit)
-    specs = [spec for ref in refs for spec in (f"{ref}^{{commit}}", f"{ref}:{POLICY_FILE}")]
-    found = git.read(specs) if specs else {}
+def specs(refs: Sequence[str]) -> list[str]:
+    """What `cat-file --batch` must read to find the policy on `refs` (see from_objects)."""
+    return [spec for ref in refs for spec in (f"{ref}^{{commit}}", f"{ref}:{POLICY_FILE}")]
+
+
+def from_objects(found: dict[str, Optional[bytes]], refs: Sequence[str], worktree: Optional[str] = None) -> Policy:
+    """The first of `refs` that exists decides: its policy file, or the defaults when it has none.
+    No such ref (a repository with no main yet): the work-tree file, else the defaults."""
     for ref in refs:
         if found.get(f"{ref}^{{commit}}") is None:
             continue
@@ -51,6 +50,14 @@ def load(git: Git, refs: Sequence[str], *, explicit: Optional[str] = None, workt
     if worktree and os.path.exists(os.path.join(worktree, POLICY_FILE)):
         return read_file(os.path.join(worktree, POLICY_FILE))
     return Policy.defaults()
+
+
+def load(git: Git, refs: Sequence[str], *, explicit: Optional[str] = None, worktree: Optional[str] = None) -> Policy:
+    """The policy: an explicit file (or $BRANCH_POLICY_FILE), else as `from_objects` finds it."""
+    explicit = explicit or os.environ.get(ENV_FILE) or None
+    if explicit:
+        return read_file(explicit)
+    return from_objects(git.read(specs(refs)), refs, worktree)
 
 
 def _short(ref: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policy.commitmsg import is_git_merge_message, parse_subject, subject_line
+from policy.commitmsg import is_git_merge_message, parse_subject
 from policy.config import Policy
 from policy.model import Commit, Violation
 from policy.rules._base import violation
@@ -10,10 +10,19 @@ from policy.rules._base import violation
 ID = "commit-message"
 
 
+def git_subject(message: str) -> str:
+    """The first non-blank line as git splits lines: at "\n" only. (str.splitlines also splits at
+    VT, FF, FS, NEL, U+2028 ..., which would let a long subject pass as a short one.)"""
+    for line in message.split("\n"):
+        if line.strip():
+            return line.rstrip()
+    return ""
+
+
 def problems(message: str, is_merge: bool, strict: bool, policy: Policy) -> list[str]:
     """What is wrong with a message ([] when it is fine). `strict`: merges must conform too."""
     settings = policy.settings(ID)
-    subject = subject_line(message)
+    subject = git_subject(message)
     if not subject:
         return ["the message is empty"]
     if is_merge and not strict and settings["allow_git_merge_messages"] and is_git_merge_message(subject):
@@ -33,14 +42,13 @@ def problems(message: str, is_merge: bool, strict: bool, policy: Policy) -> list
     return found
 
 
-def hint(is_merge: bool, strict: bool, policy: Policy) -> str:
+def hint(is_merge: bool, strict: bool, policy: Policy, written: bool = True) -> str:
+    """`written`: the commit exists (the server, a CI range) rather than being made (commit-msg)."""
     types = policy.settings(ID)["types"]
     if is_merge and strict:
         return f"merges onto main need a conventional message too: git merge --no-ff <branch> -m '{types[0]}: ...'"
-    return (
-        f"reword it as '<{'|'.join(types)}>(scope): description', e.g. 'feat(model): add attention' "
-        "(git commit --amend, or git rebase -i for older commits)"
-    )
+    how = " (git commit --amend, or git rebase -i for older commits)" if written else ""
+    return f"write it as '<{'|'.join(types)}>(scope): description', e.g. 'feat(model): add attention'{how}"
 
 
 def check(commit: Commit, ref: str, strict: bool, policy: Policy) -> list[Violation]:
