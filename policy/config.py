@@ -6,10 +6,9 @@ PyYAML is imported only when a policy file exists, so hooks on a repository with
 from __future__ import annotations
 
 import copy
-import difflib
 import fnmatch
 import re
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 from policy.naming import SEMVER_RE, compile_template, parse_semver
 
@@ -106,7 +105,16 @@ VALUE_TYPES = ("semver", "bool", "int", "number", "str", "null-or-str", "null", 
 
 
 class PolicyError(Exception):
-    """The policy file is malformed: exit 2 with file, line and key (never a silent allow)."""
+    """The policy file is malformed: exit 2 with file, line and key (never a silent allow).
+
+    Keys and values in the message come from the file (from a commit, on the server), so its
+    control characters and bidi overrides are shown escaped, never sent to a terminal."""
+
+    def __str__(self) -> str:
+        return "".join(
+            ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+            for ch in super().__str__()
+        )
 
 
 # --------------------------------------------------------------------------- validation
@@ -122,10 +130,27 @@ class _Node:
         self.line = line
 
 
-def _to_nodes(node: Any, source: str) -> _Node:
+MAX_DEPTH = 64  # no policy needs more than a handful of levels
+
+
+def _to_nodes(node: Any, source: str, seen: Optional[dict[int, Optional[_Node]]] = None, depth: int = 0) -> _Node:
+    """The YAML node graph as _Nodes. Aliases share what their anchor made (converted once), so
+    a file of anchors and aliases cannot expand into billions of values; an alias inside its own
+    anchor and absurd nesting are errors with a line, never a RecursionError."""
     import yaml
 
     line = node.start_mark.line + 1
+    if not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        return _Node(_scalar(node), line)
+    seen = {} if seen is None else seen
+    if id(node) in seen:
+        done = seen[id(node)]
+        if done is None:
+            raise PolicyError(f"{source}:{line}: an alias refers to the value that contains it (a recursive anchor)")
+        return done
+    if depth >= MAX_DEPTH:
+        raise PolicyError(f"{source}:{line}: values nested more than {MAX_DEPTH} levels deep")
+    seen[id(node)] = None
     if isinstance(node, yaml.MappingNode):
         out: dict[str, _Node] = {}
         for key_node, value_node in node.value:
@@ -134,11 +159,12 @@ def _to_nodes(node: Any, source: str) -> _Node:
                 raise PolicyError(f"{source}:{line}: keys must be text, got {key!r}")
             if key in out:
                 raise PolicyError(f"{source}:{key_node.start_mark.line + 1}: duplicate key {key!r}")
-            out[key] = _to_nodes(value_node, source)
-        return _Node(out, line)
-    if isinstance(node, yaml.SequenceNode):
-        return _Node([_to_nodes(item, source) for item in node.value], line)
-    return _Node(_scalar(node), line)
+            out[key] = _to_nodes(value_node, source, seen, depth + 1)
+        result = _Node(out, line)
+    else:
+        result = _Node([_to_nodes(item, source, seen, depth + 1) for item in node.value], line)
+    seen[id(node)] = result
+    return result
 
 
 def _scalar(node: Any) -> Any:
@@ -146,7 +172,24 @@ def _scalar(node: Any) -> Any:
 
     if not isinstance(node, yaml.ScalarNode):
         return node  # a mapping or list used as a key; the caller reports it
-    return yaml.constructor.SafeConstructor().construct_object(node)
+    try:
+        return yaml.constructor.SafeConstructor().construct_object(node)
+    except (yaml.YAMLError, ValueError, OverflowError) as exc:
+        # 2026-13-45 read as a date, a 5000-digit int, an unknown !!tag: no check accepts it, and
+        # the check of its key says what is wrong (with the key), never a traceback
+        problem = getattr(exc, "problem", None) or str(exc) or type(exc).__name__
+        return _Unreadable(node.value, problem.splitlines()[0])
+
+
+class _Unreadable(NamedTuple):
+    """A scalar that YAML cannot turn into a value."""
+
+    text: str
+    problem: str
+
+    def __repr__(self) -> str:
+        text = self.text if len(self.text) <= 40 else f"{self.text[:30]}... ({len(self.text)} characters)"
+        return f"{text!r} ({self.problem[:100]})"
 
 
 class _Checker:
@@ -165,6 +208,8 @@ class _Checker:
         mapping = self.mapping(node, key)
         for name, child in mapping.items():
             if name not in allowed:
+                import difflib
+
                 close = difflib.get_close_matches(name, allowed, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(allowed)})"
                 raise self.fail(child, _join(key, name), f"unknown key{hint}")
@@ -213,7 +258,12 @@ def _show(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return f"{type(value).__name__} {value!r}"
+    if isinstance(value, _Unreadable):
+        return repr(value)
+    shown = repr(value)
+    if len(shown) > 80:  # a message names the value, it does not reproduce a 5000-digit one
+        shown = shown[:60] + f"... ({len(shown)} characters)"
+    return f"{type(value).__name__} {shown}"
 
 
 def _merge_user(source: str, root: _Node) -> dict[str, Any]:
@@ -299,6 +349,8 @@ def _merge_rule(c: _Checker, settings: dict[str, Any], rule_id: str, node: _Node
             settings[name] = c.integer(child, sub, 1 if name == "max_subject_length" else 0)
         elif isinstance(default, list):
             settings[name] = c.items(child, sub, c.text)
+            if name == "types" and not settings[name]:
+                raise c.fail(child, sub, "needs at least one commit type")
         else:
             settings[name] = c.text(child, sub)
 
@@ -345,6 +397,8 @@ def parse_policy_text(text: str, source: str) -> Policy:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         root = yaml.compose(text, Loader=loader)
+    except RecursionError:  # PyYAML's composer recurses once per nesting level
+        raise PolicyError(f"{source}: not valid YAML: values nested too deeply") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark else ""
@@ -398,6 +452,11 @@ class Policy:
         clone.__dict__.update(self.__dict__)
         clone._only = frozenset(rule_ids) if rule_ids else None
         return clone
+
+    @property
+    def judging_all(self) -> bool:
+        """False when only some rules were asked for (policy check --rules ...)."""
+        return self._only is None
 
     @property
     def on_error_allow(self) -> bool:

@@ -22,7 +22,10 @@ class Semver(NamedTuple):
 def parse_semver(text: object) -> Optional[Semver]:
     if not isinstance(text, str) or not _SEMVER.match(text):
         return None
-    major, minor, patch = (int(x) for x in text.split("."))
+    try:
+        major, minor, patch = (int(x) for x in text.split("."))
+    except ValueError:  # more digits than int() takes (a hostile file): no version anyone released
+        return None
     return Semver(major, minor, patch)
 
 

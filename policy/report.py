@@ -6,7 +6,6 @@ escaped, so a crafted file name cannot rewrite the terminal or forge extra outpu
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from policy.model import Violation, short
@@ -55,6 +54,8 @@ def text_lines(violations: Sequence[Violation], prefix: str = "") -> list[str]:
 
 
 def as_json(violations: Sequence[Violation]) -> str:
+    import json
+
     return json.dumps(
         {
             "ok": not violations,

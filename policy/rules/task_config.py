@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from policy.config import Policy
 from policy.model import Violation
@@ -10,6 +10,7 @@ from policy.naming import parse_semver
 from policy.rules._base import violation
 
 ID = "task-config"
+
 
 _TYPES: dict[str, tuple[str, Any]] = {
     "semver": ("a version string like 0.1.0", lambda v: parse_semver(v) is not None),
@@ -25,19 +26,43 @@ _TYPES: dict[str, tuple[str, Any]] = {
 }
 
 
-def problems(content: bytes, policy: Policy) -> list[str]:
-    """What is wrong with one config file's content ([] when it is fine)."""
+def load_yaml(content: bytes) -> tuple[Any, Optional[str]]:
+    """(data, None), or (None, what is wrong). The content comes from whoever pushed: whatever
+    PyYAML raises on it (an impossible date, a 5000-digit number, deep nesting) is a problem with
+    the file, never an internal error."""
     import yaml
 
     try:
         text = content.decode("utf-8")
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except UnicodeDecodeError:
-        return ["it is not UTF-8 text"]
+        return None, "it is not UTF-8 text"
+    try:
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)), None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        return [f"it is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}"]
+        return None, f"it is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}"
+    except RecursionError:
+        return None, "it is not valid YAML: values nested too deeply"
+    except (ValueError, OverflowError, TypeError) as exc:  # e.g. 2026-13-45 read as a date
+        return None, f"it is not valid YAML: {str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}"
+
+
+def show(value: Any, limit: int = 60) -> str:
+    """A value for a message, bounded: aliases can make a small file hold a huge structure."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**limit else f"a {len(str(value))}-digit number"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def problems(content: bytes, policy: Policy) -> list[str]:
+    """What is wrong with one config file's content ([] when it is fine)."""
+    data, error = load_yaml(content)
+    if error:
+        return [error]
     if not isinstance(data, dict):
         return ["it is not a mapping of settings"]
     found = []
@@ -46,7 +71,7 @@ def problems(content: bytes, policy: Policy) -> list[str]:
         if key not in data:
             found.append(f"{key} is missing ({what})")
         elif not ok(data[key]):
-            found.append(f"{key} should be {what}, got {data[key]!r}")
+            found.append(f"{key} should be {what}, got {show(data[key])}")
     return found
 
 

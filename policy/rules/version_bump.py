@@ -17,13 +17,10 @@ ID = "version-bump"
 def read_version(text: Optional[bytes], key: str) -> Optional[Semver]:
     if text is None:
         return None
-    import yaml
+    from policy.rules.task_config import load_yaml
 
-    try:
-        data = yaml.load(text.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (UnicodeDecodeError, yaml.YAMLError):
-        return None
-    return parse_semver(data.get(key)) if isinstance(data, dict) else None
+    data, error = load_yaml(text)
+    return parse_semver(data.get(key)) if error is None and isinstance(data, dict) else None
 
 
 def problems(old: Optional[bytes], new: Optional[bytes], policy: Policy) -> list[str]:
