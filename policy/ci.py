@@ -46,19 +46,28 @@ def _github(env: Mapping[str, str]) -> tuple[str, RefTarget | MergeTarget]:
                 event = json.load(handle)
         except (OSError, ValueError) as exc:
             raise UsageError(f"cannot read GITHUB_EVENT_PATH {path}: {exc}") from None
+        if not isinstance(event, dict):
+            raise UsageError(f"GITHUB_EVENT_PATH {path} does not hold a JSON object")
     if event_name in ("pull_request", "pull_request_target"):
         head, base = env.get("GITHUB_HEAD_REF"), env.get("GITHUB_BASE_REF")
         if not head or not base:
             raise UsageError("GITHUB_HEAD_REF / GITHUB_BASE_REF are not set for this pull_request event")
-        sha = event.get("pull_request", {}).get("head", {}).get("sha")
+        sha = _text(event, "pull_request", "head", "sha")
         return f"GitHub pull request {head} -> {base}", MergeTarget(head, base, sha)
     if event_name == "push":
-        ref = event.get("ref") or env.get("GITHUB_REF")
-        before, after = event.get("before"), event.get("after") or env.get("GITHUB_SHA")
+        ref = _text(event, "ref") or env.get("GITHUB_REF")
+        before, after = _text(event, "before"), _text(event, "after") or env.get("GITHUB_SHA")
         if not ref or not before or not after:
             raise UsageError("the GitHub push event lacks ref/before/after")
         return f"GitHub push to {ref}", RefTarget(ref, before, after)
     raise UsageError(f"GitHub event {event_name or '(none)'} is not a push or pull_request: pass --ref/--old/--new")
+
+
+def _text(event: object, *keys: str) -> Optional[str]:
+    """event[k1][k2]... if it is text, else None (an event file is input, not a trusted shape)."""
+    for key in keys:
+        event = event.get(key) if isinstance(event, dict) else None
+    return event if isinstance(event, str) and event else None
 
 
 def _gitlab(env: Mapping[str, str]) -> tuple[str, RefTarget | MergeTarget]:
@@ -76,6 +85,8 @@ def _gitlab(env: Mapping[str, str]) -> tuple[str, RefTarget | MergeTarget]:
     branch = env.get("CI_COMMIT_BRANCH") or env.get("CI_COMMIT_REF_NAME")
     ref = f"refs/tags/{tag}" if tag else f"refs/heads/{branch}"
     old = env.get("CI_COMMIT_BEFORE_SHA") or ZERO
+    if tag:  # CI_COMMIT_SHA is the tagged commit; the ref holds the tag object (annotated or not)
+        new = ref
     return f"GitLab push to {ref}", RefTarget(ref, old, new)
 
 

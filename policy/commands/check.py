@@ -73,19 +73,52 @@ def run_check(
     elif ref or old or new:
         if not (ref and old and new):
             raise UsageError("--ref, --old and --new go together")
-        target, what = RefTarget(full_ref(ref), old, new), f"{full_ref(ref)} {old[:7]}..{new[:7]}"
+        target, what = RefTarget(full_ref(ref), old, new), f"{full_ref(ref)} {_short_rev(old)}..{_short_rev(new)}"
     else:
         what, target = detect(env, git)
 
     if isinstance(target, MergeTarget):
-        source_sha = resolve(git, target.source_rev or _branch_rev(state.branches, target.source), "source")
-        target_sha = resolve(git, _branch_rev(state.branches, target.target), "target")
+        source_rev = target.source_rev or _branch_rev(state.branches, target.source)
+        target_rev = _branch_rev(state.branches, target.target)
+        source_sha = resolve(git, source_rev, "source")
+        target_sha = resolve(git, target_rev, "target")
+        source_sha, target_sha = _commits(git, [("source", source_rev, source_sha), ("target", target_rev, target_sha)])
         found = judge_merge(git, policy, state, target.source, source_sha, target.target, target_sha)
         return what, found, policy
     old_sha = resolve(git, target.old, "--old")
     new_sha = resolve(git, target.new, "--new")
+    if full_ref(target.ref).startswith("refs/heads/"):
+        old_sha, new_sha = _commits(git, [("--old", target.old, old_sha), ("--new", target.new, new_sha)])
     update = RefUpdate(full_ref(target.ref), old_sha, new_sha)
     return what, judge(git, policy, as_before(state, update.ref, old_sha), [update]), policy
+
+
+def _commits(git: Git, revs: list[tuple[str, str, str]]) -> list[str]:
+    """A branch points at a commit (git refuses anything else on refs/heads/): an annotated tag
+    given for one means the commit it tags; a tree or a blob is a usage error, never an empty range
+    that passes. Returns the commits (ZERO stays ZERO)."""
+    specs = [f"{sha}^{{commit}}" for _, _, sha in revs if sha != ZERO]
+    info = git.object_info(specs)
+    out = []
+    for what, rev, sha in revs:
+        if sha == ZERO:
+            out.append(sha)
+            continue
+        commit = info.get(f"{sha}^{{commit}}")
+        if commit is None:
+            kind = getattr(git.object_info([sha]).get(sha), "type", None) or "no object"
+            raise UsageError(f"{what} {rev!r} is {_a(kind)}, not a commit: a branch points at a commit")
+        out.append(commit.sha)
+    return out
+
+
+def _short_rev(rev: str) -> str:
+    """A full sha as its short form; a name (origin/main, HEAD~2) as given."""
+    return rev[:7] if len(rev) == 40 and all(c in "0123456789abcdef" for c in rev) else rev
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}"
 
 
 def _branch_rev(branches: dict[str, str], name: str) -> str:
