@@ -355,7 +355,9 @@ def squash_source(h: Here) -> Optional[tuple[str, str]]:
 def pre_push(args: Sequence[str]) -> int:
     opts, rest = _options(args)
     remote = rest[0] if rest else os.environ.get("PRE_COMMIT_REMOTE_NAME", REMOTE)
-    lines = [] if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read().splitlines()
+    stdin = sys.stdin
+    raw = b"" if stdin is None or stdin.isatty() else stdin.buffer.read()
+    lines = raw.decode("utf-8", "surrogateescape").split("\n")
     return _guard(lambda: _pre_push(remote, lines, opts.get("policy")))
 
 

@@ -22,7 +22,7 @@ from itertools import chain
 from typing import NamedTuple, Optional, Protocol
 
 from policy.commitmsg import SquashRecord, commit_type, has_trailer_key, squash_record
-from policy.config import Policy
+from policy.config import POLICY_FILE, Policy, PolicyError, parse_policy_text
 from policy.model import Change, Commit, RefUpdate, Violation, branch_name, tag_name
 from policy.rules import (
     branch_name as r_branch_name,
@@ -135,6 +135,7 @@ class Judge:
         self.tags: list[_Tag] = []
         self.configs: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
         self.sized: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
+        self.policy_files: list[tuple[str, str, str]] = []  # ref, branch, tip: its policy file must parse
         self.task_merges: list[tuple[str, Commit]] = []  # (ref, merge) whose fp diff task-type checks
         self.paths = any(policy.enabled(r) for r in PATH_RULES)
 
@@ -191,6 +192,8 @@ class Judge:
             return
         if self.on("branch-name"):
             self.add(r_branch_name.check(u.ref, branch, self.policy, u.new))
+        if self.policy.judging_all:  # a malformed policy must never reach main: it would lock the server
+            self.policy_files.append((u.ref, branch, u.new))
         if protected and not u.created and self.on("protected-ref"):
             fast_forward = bool(self.facts.reachable([u.old], [u.new]))
             self.add(protected_ref.check_branch(u, branch, fast_forward))
@@ -372,8 +375,7 @@ class Judge:
                 elif self.on("merge-source"):
                     self.add(merge_source.check(m.ref, m.commit.sha, m.parent, desc, m.branch, accepted))
                 continue
-            is_task = "task" in kinds[i] and not kinds[i] & {"dev", "feature", "hotfix"}
-            if is_task and m.kind in ("main", "dev") and self.on("task-type"):
+            if m.kind in ("main", "dev") and self.on("task-type") and _task_merge(tip_kinds[i], kinds[i]):
                 source = next((n for n in names if self.kind(n) == "task"), "a task branch")
                 self.add(task_type.check_task_merge(m.commit, m.ref, m.branch, source, p))
 
@@ -423,7 +425,9 @@ class Judge:
         specs += [f"{base}:{cfg}" for _, _, base in self.bases]
         specs += [f"{commit}:{cfg}" for commit in tag_commits.values() if commit]
         specs += list(self.configs)
+        specs += [f"{tip}:{POLICY_FILE}" for _, _, tip in self.policy_files]
         blobs = self.facts.read(specs)
+        self._judge_policy_files(blobs)
         for ref, c in self.bumps:
             self.add(version_bump.check(c, ref, blobs.get(f"{c.parents[0]}:{cfg}"), blobs.get(f"{c.sha}:{cfg}"), p))
         for ref, branch, base in self.bases:
@@ -446,6 +450,29 @@ class Judge:
                     policy=p,
                 ))  # fmt: skip
 
+    def _judge_policy_files(self, blobs: dict[str, Optional[bytes]]) -> None:
+        """The policy file a branch carries parses (the check `policy-file`, always on)."""
+        checked: dict[bytes, Optional[str]] = {}
+        for ref, branch, tip in self.policy_files:
+            content = blobs.get(f"{tip}:{POLICY_FILE}")
+            if content is None:
+                continue
+            if content not in checked:
+                try:
+                    parse_policy_text(content.decode("utf-8"), f"{branch}:{POLICY_FILE}")
+                    checked[content] = None
+                except UnicodeDecodeError:
+                    checked[content] = f"{branch}:{POLICY_FILE}: the policy file is not UTF-8 text"
+                except PolicyError as exc:
+                    checked[content] = str(exc)
+            problem = checked[content]
+            if problem:
+                self.add([Violation(
+                    "policy-file", ref, tip, POLICY_FILE, problem,
+                    "fix the file (policy rules --policy .branch-policy.yaml shows what the server will "
+                    "read); a malformed policy on main would refuse every later push",
+                )])  # fmt: skip
+
     def _judge_sizes(self) -> None:
         if not self.sized:
             return
@@ -459,6 +486,15 @@ class Judge:
         paths = self.facts.first_parent_paths([(c.sha, c.parents[0]) for _, c in self.task_merges])
         for ref, c in self.task_merges:
             self.add(task_type.check_paths(c, ref, paths.get(c.sha, []), self.policy))
+
+
+def _task_merge(tip_kinds: set[Optional[str]], kinds: set[str]) -> bool:
+    """Whether a merged commit comes from a task branch: only task branches point at it, or (when
+    no branch points at it) task branches are the only ones that contain it. A commit on main that
+    a task branch started from is main's, not the task's."""
+    if tip_kinds:
+        return tip_kinds == {"task"}
+    return "task" in kinds and not kinds - {"task", "debug"}
 
 
 def _kinds_desc(kinds: set[str]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Callable, Optional, TextIO
+from typing import BinaryIO, Callable, Optional, TextIO
 
 from policy.model import RefUpdate
 
@@ -29,9 +29,11 @@ def gitlab_prefix() -> str:
     return "GL-HOOK-ERR: " if os.environ.get("GL_ID") or os.environ.get("GL_PROTOCOL") else ""
 
 
-def read_updates(stream: TextIO) -> list[RefUpdate]:
+def read_updates(stream: BinaryIO) -> list[RefUpdate]:
+    """git's '<old> <new> <ref>' lines. Ref names are bytes (not always UTF-8): read them as such
+    and keep any byte with surrogateescape, whatever the locale says stdin is."""
     updates = []
-    for line in stream.read().splitlines():
+    for line in stream.read().decode("utf-8", "surrogateescape").split("\n"):
         if line.strip():
             old, new, ref = line.split(" ", 2)
             updates.append(RefUpdate(ref, old, new))
@@ -77,7 +79,7 @@ def server_verdict(updates: Sequence[RefUpdate], out: TextIO = sys.stderr) -> in
 
 
 def pre_receive(args: Sequence[str]) -> int:
-    return server_verdict(read_updates(sys.stdin))
+    return server_verdict(read_updates(sys.stdin.buffer))
 
 
 def update(args: Sequence[str]) -> int:
