@@ -1,0 +1,33 @@
+"""How a workflow command stops. Both carry everything the user needs; neither is a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from policy.model import Violation
+
+USAGE = 2  # the user can fix the input or the repository state and run the command again
+REFUSED = 1  # the policy (the same engine as the server) would refuse the result
+
+
+class WorkflowError(Exception):
+    """A one-line, fixable problem: a dirty work tree, a bad slug, a branch that exists, ..."""
+
+    code = USAGE
+
+
+class PolicyRefusal(Exception):
+    """The engine found violations; they are printed in the report format (rule id, fix hint)."""
+
+    code = REFUSED
+
+    def __init__(self, what: str, violations: Sequence[Violation]) -> None:
+        super().__init__(what)
+        self.what = what
+        self.violations = list(violations)
+
+
+class NothingToDo(WorkflowError):
+    """The command would change nothing (the branch is already merged): said, and exit 0."""
+
+    code = 0
