@@ -432,6 +432,12 @@ class Policy:
         self.suffixes = tuple(s.lower() for s in large["suffixes"])
         self.also_allow = [re.compile(p) for p in cfg["rules"]["branch-name"]["also_allow"]]
         self._only: Optional[frozenset[str]] = None
+        # Path tests run for every changed path of every judged commit: compiled once, here.
+        tasks = re.escape(self.tasks_dir)
+        self._tasks_prefix = self.tasks_dir + "/"
+        self._task_config = re.compile(rf"{tasks}/[^/]+/config\.yaml\Z", re.DOTALL)
+        self._debug_folder = re.compile(fnmatch.translate(cfg["rules"]["debug-leak"]["folders"]))
+        self._exempt = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in large["allow"]) or r"(?!)")
 
     @classmethod
     def defaults(cls) -> Policy:
@@ -499,26 +505,21 @@ class Policy:
         return f"{self.tasks_dir}/{branch}/"
 
     def in_tasks(self, path: str) -> bool:
-        return path.startswith(self.tasks_dir + "/")
+        return path.startswith(self._tasks_prefix)
 
     def is_debug_path(self, path: str) -> bool:
-        if not self.in_tasks(path):
+        """tasks/<folder>/... where <folder> matches the debug-leak glob (debug-*)."""
+        if not path.startswith(self._tasks_prefix):
             return False
-        folder = path[len(self.tasks_dir) + 1 :].split("/", 1)
-        return len(folder) == 2 and fnmatch.fnmatchcase(folder[0], self.settings("debug-leak")["folders"])
+        folder, slash, _ = path[len(self._tasks_prefix) :].partition("/")
+        return bool(slash) and self._debug_folder.match(folder) is not None
 
     def is_task_config(self, path: str) -> bool:
-        if not self.in_tasks(path):
-            return False
-        rest = path[len(self.tasks_dir) + 1 :].split("/")
-        return len(rest) == 2 and rest[1] == "config.yaml"
+        return self._task_config.match(path) is not None
 
     def large_file_exempt(self, path: str) -> bool:
-        name = path.rsplit("/", 1)[-1]
-        return any(
-            fnmatch.fnmatchcase(path, pat) or fnmatch.fnmatchcase(name, pat)
-            for pat in self.settings("large-file")["allow"]
-        )
+        """The path, or its file name, matches one of large-file's `allow` globs."""
+        return self._exempt.match(path) is not None or self._exempt.match(path.rpartition("/")[2]) is not None
 
     def version_of_tag(self, tag: str) -> Optional[str]:
         m = self.version_tag_re.match(tag)

@@ -22,7 +22,7 @@ from itertools import chain
 from typing import NamedTuple, Optional, Protocol
 
 from policy.commitmsg import SquashRecord, commit_type, has_trailer_key, squash_record
-from policy.config import POLICY_FILE, Policy, PolicyError, parse_policy_text
+from policy.config import POLICY_FILE, RULE_IDS, Policy, PolicyError, parse_policy_text
 from policy.model import Change, Commit, RefUpdate, Violation, branch_name, tag_name
 from policy.rules import (
     branch_name as r_branch_name,
@@ -58,6 +58,14 @@ class Facts(Protocol):
     def object_info(self, specs: Iterable[str]) -> dict[str, Optional[object]]: ...
     def read(self, specs: Iterable[str]) -> dict[str, Optional[bytes]]: ...
     def sizes(self, blobs: Iterable[str]) -> dict[str, int]: ...
+    def size_probe(self, limit: int) -> SizeProbe: ...
+
+
+class SizeProbe(Protocol):
+    """Blob sizes asked during the walk (see policy.gitio.SizeProbe)."""
+
+    def add(self, blob: str) -> None: ...
+    def result(self) -> dict[str, int]: ...
 
 
 class RepoState(NamedTuple):
@@ -135,9 +143,11 @@ class Judge:
         self.tags: list[_Tag] = []
         self.configs: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
         self.sized: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
+        self.probe: Optional[SizeProbe] = None  # their sizes, asked while the walk goes on
         self.policy_files: list[tuple[str, str, str]] = []  # ref, branch, tip: its policy file must parse
         self.task_merges: list[tuple[str, Commit]] = []  # (ref, merge) whose fp diff task-type checks
         self.paths = any(policy.enabled(r) for r in PATH_RULES)
+        self._enabled = {rule: policy.enabled(rule) for rule in RULE_IDS}
 
     # ------------------------------------------------------------------ helpers
     def kind(self, branch: str) -> Optional[str]:
@@ -155,7 +165,7 @@ class Judge:
                 self.out.append(v)
 
     def on(self, rule: str) -> bool:
-        return self.policy.enabled(rule)
+        return self._enabled[rule]
 
     def _all_branches(self, exclude: str) -> Iterator[tuple[str, str]]:
         """Branches before the push plus the new tips of this push (a commit is 'on a branch'
@@ -259,13 +269,21 @@ class Judge:
         debug = kind != "debug" and self.on("debug-leak")
         sizes = self.on("large-file")
         configs = self.on("task-config")
+        sized = self.sized
         for change in c.changes:
-            if debug:
+            if change.status == "D":  # a deletion brings no file, no debug output, no config
+                continue
+            if debug and p.is_debug_path(change.path):
                 self.add(debug_leak.check_path(change, ref, c.sha, branch, p))
-            if sizes and large_file.needs_size(change, p):
-                self.add([large_file.check_suffix(change, ref, c.sha, p)])
-                self.sized.setdefault(change.blob, (ref, c.sha, change.path))
-            if configs and not change.deleted and p.is_task_config(change.path):
+            if sizes and change.blob not in sized and large_file.needs_size(change, p):
+                suffix = large_file.check_suffix(change, ref, c.sha, p)
+                if suffix:
+                    self.add([suffix])
+                sized[change.blob] = (ref, c.sha, change.path)
+                if self.probe is None:
+                    self.probe = self.facts.size_probe(p.max_bytes)
+                self.probe.add(change.blob)
+            if configs and p.is_task_config(change.path):
                 self.configs.setdefault(change.blob, (ref, c.sha, change.path))
 
     def _made_on(self, c: Commit, ref: str, branch: str, kind: Optional[str], bootstrap: bool) -> None:
@@ -474,11 +492,11 @@ class Judge:
                 )])  # fmt: skip
 
     def _judge_sizes(self) -> None:
-        if not self.sized:
+        if self.probe is None:
             return
-        sizes = self.facts.sizes(self.sized)
-        for blob, (ref, commit, path) in self.sized.items():
-            self.add([large_file.check_size(path, sizes.get(blob, 0), ref, commit, self.policy)])
+        for blob, size in self.probe.result().items():
+            ref, commit, path = self.sized[blob]
+            self.add([large_file.check_size(path, size, ref, commit, self.policy)])
 
     def _judge_task_merge_paths(self) -> None:
         if not self.task_merges:

@@ -229,7 +229,7 @@ class Git:
         wanted = list(dict.fromkeys(specs))
         if not wanted:
             return {}
-        out = b"".join(self._stream(["cat-file", "--batch-check"], wanted))
+        out = b"".join(self._stream(["cat-file", "--batch-check", "--buffer"], wanted))
         result: dict[str, Optional[ObjectInfo]] = {}
         for spec, line in zip(wanted, out.split(b"\n")):
             fields = line.split()
@@ -242,7 +242,7 @@ class Git:
         wanted = list(dict.fromkeys(specs))
         if not wanted:
             return {}
-        data = b"".join(self._stream(["cat-file", "--batch"], wanted))
+        data = b"".join(self._stream(["cat-file", "--batch", "--buffer"], wanted))
         result: dict[str, Optional[bytes]] = {}
         pos = 0
         for spec in wanted:
@@ -260,16 +260,65 @@ class Git:
     def sizes(self, blobs: Iterable[str]) -> dict[str, int]:
         return {sha: info.size for sha, info in self.object_info(blobs).items() if info}
 
+    def size_probe(self, limit: int) -> SizeProbe:
+        """A `cat-file --batch-check` that runs beside a walk: blobs go in as they are found."""
+        self.processes += 1
+        return SizeProbe(self._argv(["cat-file", "--batch-check=%(objectname) %(objectsize)", "--buffer"]), self, limit)
+
+
+class SizeProbe:
+    """Sizes of many blobs, asked while the history walk is still running (on the other core),
+    keeping only those over `limit`: large-file needs no more, and memory stays flat."""
+
+    def __init__(self, argv: list[str], git: Git, limit: int) -> None:
+        self.limit = limit
+        self.big: dict[str, int] = {}
+        self._pending: list[str] = []
+        self._proc = subprocess.Popen(
+            argv, cwd=git.cwd, env=git.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self._proc.stdout
+        limit = self.limit
+        for line in self._proc.stdout:
+            sha, _, size = line.rstrip(b"\n").partition(b" ")
+            if size.isdigit() and int(size) > limit:
+                self.big[sha.decode()] = int(size)
+
+    def add(self, blob: str) -> None:
+        self._pending.append(blob)
+        if len(self._pending) >= 4096:
+            self._flush()
+
+    def _flush(self) -> None:
+        assert self._proc.stdin
+        if self._pending:
+            self._proc.stdin.write(("\n".join(self._pending) + "\n").encode())
+            self._pending = []
+
+    def result(self) -> dict[str, int]:
+        """Blob -> size, for the blobs added that are over the limit."""
+        assert self._proc.stdin
+        self._flush()
+        self._proc.stdin.close()
+        self._reader.join()
+        self._proc.wait()
+        return self.big
+
 
 def _feed(stdin: IO[bytes], lines: Iterable[str]) -> None:
     try:
-        batch: list[bytes] = []
+        batch: list[str] = []
         for line in lines:
-            batch.append(encode(line) + b"\n")
+            batch.append(line)
             if len(batch) >= 4096:
-                stdin.write(b"".join(batch))
+                stdin.write(encode("\n".join(batch) + "\n"))
                 batch = []
-        stdin.write(b"".join(batch))
+        if batch:
+            stdin.write(encode("\n".join(batch) + "\n"))
     except BrokenPipeError:
         pass
     finally:

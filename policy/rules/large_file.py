@@ -18,12 +18,11 @@ def needs_size(change: Change, policy: Policy) -> bool:
 
 
 def check_suffix(change: Change, ref: str, commit: str, policy: Policy) -> Optional[Violation]:
-    if not needs_size(change, policy):
-        return None
+    """For a change that `needs_size` (the caller filters: this runs for every changed path)."""
     lower = change.path.lower()
-    suffix = next((s for s in policy.suffixes if lower.endswith(s)), None)
-    if suffix is None:
+    if not lower.endswith(policy.suffixes):
         return None
+    suffix = next(s for s in policy.suffixes if lower.endswith(s))
     return violation(
         ID,
         f"{suffix} files are data or model files and are not added to git",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from policy import flatyaml
 from policy.config import Policy
 from policy.model import Violation
 from policy.naming import parse_semver
@@ -37,6 +38,9 @@ def load_yaml(content: bytes) -> tuple[Any, Optional[str]]:
     except UnicodeDecodeError:
         return None, "it is not UTF-8 text"
     try:
+        flat = flatyaml.load(text)  # the usual KEY: value file, without PyYAML's constructor
+        if flat is not None:
+            return flat, None
         return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)), None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

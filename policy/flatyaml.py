@@ -1,0 +1,65 @@
+"""A fast, exact reader for the usual shape of a run's config.yaml: top-level `KEY: value` lines.
+
+task-config reads every config a push changes; PyYAML's constructor costs ~0.2 ms a file in
+Python, seconds over a long history. A file made only of blank lines, comment lines and
+`KEY: plain-scalar  # comment` lines is read here, with PyYAML's own resolver and scalar
+constructors, so the values are exactly those yaml.safe_load gives. Anything else (quotes,
+nesting, lists, flow style, anchors, tabs, other line breaks, document markers) returns None and
+the caller uses PyYAML.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+# A key PyYAML reads as a plain scalar at column 0, then ": value" or ":" at the end of the line.
+# Values: no spaces, no '#', no quotes or flow/anchor/tag indicators; not '-' alone (a list entry)
+# and not ending in ':' (a nested key). Everything else falls back to PyYAML.
+_LINE = re.compile(
+    r"([A-Za-z_][A-Za-z0-9_]*):(?:[ ]+([A-Za-z0-9_.+~/\-](?:[A-Za-z0-9_.+~/:\-]*[A-Za-z0-9_.+~/\-])?))?[ ]*(?:[ ]#.*)?"
+)
+_COMMENT_OR_BLANK = re.compile(r"[ ]*(?:#.*)?")
+# What would make PyYAML read the text differently from lines split at "\n": other line breaks,
+# tabs, a byte-order mark, and characters YAML does not accept at all.
+_UNSAFE = re.compile("[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_CACHE: dict[str, Any] = {}
+_TOOLS: Optional[tuple[Any, Any]] = None
+
+
+def _scalar(text: str) -> Any:
+    """What PyYAML makes of a plain scalar (resolved tag, then that tag's constructor)."""
+    global _TOOLS
+    if text in _CACHE:
+        return _CACHE[text]
+    if _TOOLS is None:
+        import yaml
+
+        _TOOLS = (yaml.resolver.Resolver(), yaml.constructor.SafeConstructor())
+    resolver, constructor = _TOOLS
+    import yaml
+
+    tag = resolver.resolve(yaml.ScalarNode, text, (True, False))
+    value = constructor.yaml_constructors[tag](constructor, yaml.ScalarNode(tag, text))
+    if len(_CACHE) < 4096:  # values repeat across runs (false, null, 42): remember a few
+        _CACHE[text] = value
+    return value
+
+
+def load(text: str) -> Optional[dict[Any, Any]]:
+    """The mapping, or None when the text is not of the flat shape (use PyYAML then). Raises what
+    PyYAML's constructors raise for a bad value (ValueError for 2026-13-45, ...)."""
+    if _UNSAFE.search(text):
+        return None
+    data: dict[Any, Any] = {}
+    for line in text.split("\n"):
+        m = _LINE.fullmatch(line)
+        if m is None:
+            if _COMMENT_OR_BLANK.fullmatch(line):
+                continue
+            return None
+        key, value = m.group(1), m.group(2)
+        if value == "-":
+            return None
+        data[_scalar(key)] = None if value is None else _scalar(value)
+    return data or None
