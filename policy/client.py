@@ -302,8 +302,8 @@ def _commit_msg(h: Here, path: str) -> int:
     if p.enabled("task-type"):
         if commit_type(message) == task_type.task_type(p):
             found += task_type.check_paths(draft, h.ref, h.git.staged(), p)
-        if h.kind in ("main", "dev") and (source := _task_source(h, message)):
-            found += task_type.check_task_merge(draft, h.ref, h.branch or "", source, p)
+        if h.kind in ("main", "dev") and (task_source := _task_source(h, message)):
+            found += task_type.check_task_merge(draft, h.ref, h.branch or "", task_source, p)
     return emit(found, "commit")
 
 

@@ -369,7 +369,9 @@ def _check_references(c: _Checker, cfg: dict[str, Any], top: dict[str, _Node]) -
             if name not in kinds:
                 node = _find(top, path)
                 raise c.fail(node, ".".join(path), f"unknown branch kind {name!r} (kinds: {', '.join(kinds)})")
-    templates = [(("branches", kind, "pattern"), entry["pattern"]) for kind, entry in kinds.items()]
+    templates: list[tuple[tuple[str, ...], str]] = [
+        (("branches", kind, "pattern"), entry["pattern"]) for kind, entry in kinds.items()
+    ]
     templates.append((("version_tag",), cfg["version_tag"]))
     for path, template in templates:
         try:

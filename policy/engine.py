@@ -23,7 +23,7 @@ from typing import NamedTuple, Optional, Protocol
 
 from policy.commitmsg import SquashRecord, commit_type, has_trailer_key, squash_record
 from policy.config import POLICY_FILE, RULE_IDS, Policy, PolicyError, parse_policy_text
-from policy.model import Change, Commit, RefUpdate, Violation, branch_name, tag_name
+from policy.model import Change, Commit, ObjectInfo, RefUpdate, Violation, branch_name, tag_name
 from policy.rules import (
     branch_name as r_branch_name,
 )
@@ -55,7 +55,7 @@ class Facts(Protocol):
     def first_parent_paths(self, pairs: Sequence[tuple[str, str]]) -> dict[str, list[Change]]: ...
     def merge_tree(self, ours: str, theirs: str) -> tuple[Optional[str], bool]: ...
     def changed_lines(self, base: str, tip: str) -> int: ...
-    def object_info(self, specs: Iterable[str]) -> dict[str, Optional[object]]: ...
+    def object_info(self, specs: Iterable[str]) -> dict[str, Optional[ObjectInfo]]: ...
     def read(self, specs: Iterable[str]) -> dict[str, Optional[bytes]]: ...
     def sizes(self, blobs: Iterable[str]) -> dict[str, int]: ...
     def size_probe(self, limit: int) -> SizeProbe: ...
@@ -397,7 +397,7 @@ class Judge:
                 source = next((n for n in names if self.kind(n) == "task"), "a task branch")
                 self.add(task_type.check_task_merge(m.commit, m.ref, m.branch, source, p))
 
-    def _judge_squashes(self, info: dict[str, Optional[object]]) -> None:
+    def _judge_squashes(self, info: dict[str, Optional[ObjectInfo]]) -> None:
         if not self.squashes:
             return
         p = self.policy
@@ -407,7 +407,7 @@ class Judge:
             record = s.record
             source_kind = self.kind(record.branch)
             tip = dict(self._all_branches(s.branch)).get(record.branch)
-            exists = getattr(info.get(record.commit), "type", None) == "commit"
+            exists = _type(info, record.commit) == "commit"
             checks.append((s, record, source_kind, tip, exists))
             if tip and exists:
                 queries[(tip, "")].add(record.commit)
@@ -434,11 +434,14 @@ class Judge:
             if source_kind == "task" and self.on("task-type"):
                 self.add(task_type.check_task_merge(s.commit, s.ref, s.branch, record.branch, p))
 
-    def _judge_contents(self, info: dict[str, Optional[object]]) -> None:
+    def _judge_contents(self, info: dict[str, Optional[ObjectInfo]]) -> None:
         """Everything that needs file contents, read in one `cat-file --batch`."""
         p = self.policy
         cfg = p.main_config
-        tag_commits = {t.obj: getattr(info.get(f"{t.obj}^{{commit}}"), "sha", None) for t in self.tags}
+        tag_commits: dict[str, Optional[str]] = {}
+        for t in self.tags:
+            peeled = info.get(f"{t.obj}^{{commit}}")
+            tag_commits[t.obj] = peeled.sha if peeled else None
         specs = [f"{c.parents[0]}:{cfg}" for _, c in self.bumps] + [f"{c.sha}:{cfg}" for _, c in self.bumps]
         specs += [f"{base}:{cfg}" for _, _, base in self.bases]
         specs += [f"{commit}:{cfg}" for commit in tag_commits.values() if commit]
@@ -459,12 +462,12 @@ class Judge:
             mains = self.tips(["main"], "")
             on_main = self.facts.reachable({c for c in tag_commits.values() if c}, mains) if mains else set()
             for t in self.tags:
-                commit = tag_commits[t.obj]
+                tagged = tag_commits[t.obj]
                 self.add(version_tag.check(
                     t.ref, t.tag, t.version,
-                    annotated=getattr(info.get(t.obj), "type", None) == "tag",
-                    commit=commit, on_main=commit in on_main,
-                    config_version=version_bump.read_version(blobs.get(f"{commit}:{cfg}"), p.version_key),
+                    annotated=_type(info, t.obj) == "tag",
+                    commit=tagged, on_main=tagged in on_main,
+                    config_version=version_bump.read_version(blobs.get(f"{tagged}:{cfg}"), p.version_key),
                     policy=p,
                 ))  # fmt: skip
 
@@ -504,6 +507,11 @@ class Judge:
         paths = self.facts.first_parent_paths([(c.sha, c.parents[0]) for _, c in self.task_merges])
         for ref, c in self.task_merges:
             self.add(task_type.check_paths(c, ref, paths.get(c.sha, []), self.policy))
+
+
+def _type(info: dict[str, Optional[ObjectInfo]], spec: str) -> Optional[str]:
+    found = info.get(spec)
+    return found.type if found else None
 
 
 def _task_merge(tip_kinds: set[Optional[str]], kinds: set[str]) -> bool:

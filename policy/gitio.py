@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import IO, NamedTuple, Optional
 
-from policy.model import ZERO, Change, Commit
+from policy.model import ZERO, Change, Commit, ObjectInfo
 
 # Settings that would change what git prints; forced off for every command we parse.
 _CONFIG = (
@@ -40,12 +40,6 @@ def decode(raw: bytes) -> str:
 
 def encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
-
-
-class ObjectInfo(NamedTuple):
-    sha: str
-    type: str
-    size: int
 
 
 class RefInfo(NamedTuple):

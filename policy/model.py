@@ -48,6 +48,14 @@ class Commit(NamedTuple):
         return len(self.parents) > 1
 
 
+class ObjectInfo(NamedTuple):
+    """What `git cat-file --batch-check` says of an object."""
+
+    sha: str
+    type: str  # commit, tree, blob, tag
+    size: int
+
+
 class Violation(NamedTuple):
     rule: str
     ref: str  # full ref name, or "" when the violation is about a file
