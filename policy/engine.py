@@ -144,6 +144,9 @@ class Judge:
         self.configs: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
         self.sized: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
         self.probe: Optional[SizeProbe] = None  # their sizes, asked while the walk goes on
+        self.walked: dict[str, str] = {}  # branch -> tip whose walk is done, in this push
+        self._merge_keys: set[tuple[str, str, str]] = set()
+        self._task_merge_shas: set[str] = set()
         self.policy_files: list[tuple[str, str, str]] = []  # ref, branch, tip: its policy file must parse
         self.task_merges: list[tuple[str, Commit]] = []  # (ref, merge) whose fp diff task-type checks
         self.paths = any(policy.enabled(r) for r in PATH_RULES)
@@ -184,13 +187,21 @@ class Judge:
 
     # ------------------------------------------------------------------ entry
     def run(self) -> list[Violation]:
-        for update in self.updates:
+        for update in sorted(self.updates, key=self._order):
             if (branch := branch_name(update.ref)) is not None:
                 self._branch_update(update, branch)
             elif (tag := tag_name(update.ref)) is not None:
                 self._tag_update(update, tag)
         self._finish()
         return self.out
+
+    def _order(self, u: RefUpdate) -> tuple[int, str]:
+        """Branches before tags; debug branches last among branches, so that a commit a debug
+        branch shares with another is judged (and excluded from later walks) as the other's."""
+        branch = branch_name(u.ref)
+        if branch is None:
+            return (3, u.ref)
+        return (2 if self.kind(branch) == "debug" else 1, u.ref)
 
     # ------------------------------------------------------------------ branches
     def _branch_update(self, u: RefUpdate, branch: str) -> None:
@@ -209,16 +220,24 @@ class Judge:
             self.add(protected_ref.check_branch(u, branch, fast_forward))
 
         exclude = self._exclude(u, branch, kind)
-        first_parent = self.facts.first_parent([u.new], exclude)
+        # Tips walked earlier in this push: what they reach is judged already (the per-commit
+        # rules are the same on every non-task branch), so a push of main, dev and fifty new
+        # branches walks each new commit once. A task branch judges its own commits itself.
+        walked = [] if kind == "task" else [tip for name, tip in self.walked.items() if name != branch]
+        # The first-parent line of an update stops only at `old`: a fast-forward of main onto
+        # commits that dev brings in the same push is still a direct commit on main.
+        line_exclude = sorted(set(exclude + walked)) if u.created else exclude
+        first_parent = self.facts.first_parent([u.new], line_exclude)
         on_line = {entry[0] for entry in first_parent}
         strict = kind in self.policy.settings("commit-message")["strict_branches"]
         kept: dict[str, Commit] = {}
-        for commit in self.facts.walk([u.new], exclude, paths=self.paths):
+        for commit in self.facts.walk([u.new], sorted(set(exclude + walked)), paths=self.paths):
             self.commits_judged += 1
             made_here = commit.sha in on_line
             self._commit(commit, u.ref, branch, kind, strict and made_here)
             if made_here:
                 kept[commit.sha] = commit
+        self.walked[branch] = u.new
         missing = [entry[0] for entry in first_parent if entry[0] not in kept]
         for commit in self.facts.commits(missing, paths=self.paths):
             # on the first-parent line but already on another branch (e.g. a fast-forward of
@@ -260,7 +279,8 @@ class Judge:
             self.add(commit_message.check(c, ref, strict, p))
         if self.on("task-type"):
             if c.is_merge:
-                if commit_type(c.message) == task_type.task_type(p):
+                if commit_type(c.message) == task_type.task_type(p) and c.sha not in self._task_merge_shas:
+                    self._task_merge_shas.add(c.sha)
                     self.task_merges.append((ref, c))
             else:
                 self.add(task_type.check_paths(c, ref, c.changes, p))
@@ -305,7 +325,9 @@ class Judge:
                 self.add(squash_merge.check_unrecorded(c, ref, branch))
         if c.is_merge and not bootstrap:
             for parent in c.parents[1:]:
-                self.merges.append(_Merge(ref, branch, kind, c, parent))
+                if (c.sha, parent, branch) not in self._merge_keys:
+                    self._merge_keys.add((c.sha, parent, branch))
+                    self.merges.append(_Merge(ref, branch, kind, c, parent))
 
     def _task_base(self, u: RefUpdate, branch: str, first_parent: list[tuple[str, ...]]) -> None:
         if not first_parent:

@@ -1,0 +1,73 @@
+"""The engine on real repositories (policy.gitio.Git as its facts), where what matters is not only
+the verdict but how much it walks: a push costs what it brings, not what the repository holds."""
+
+from __future__ import annotations
+
+from conftest import ZERO, Repo, World, config, refused, seed
+
+from policy.config import Policy
+from policy.engine import Judge
+from policy.gitio import Git
+from policy.model import RefUpdate
+from policy.verdict import server_state
+
+
+def judge_push(world: World, refspecs: dict[str, str]) -> Judge:
+    """Judge, in the server, a push of {branch: local sha} from the work clone (objects fetched in
+    first, refs untouched), as the pre-receive hook would."""
+    repo = world.work
+    repo.git(
+        "push", "-q", "--no-verify", str(world.server), *(f"{sha}:refs/bench-tmp/{n}" for n, sha in refspecs.items())
+    )
+    git = Git(cwd=str(world.server))
+    state = server_state(git)
+    updates = [RefUpdate(f"refs/heads/{name}", state.branches.get(name, ZERO), sha) for name, sha in refspecs.items()]
+    judge = Judge(git, Policy.defaults(), state, updates)
+    judge.run()
+    return judge
+
+
+def test_a_bulk_push_walks_each_new_commit_once(world: World) -> None:
+    repo = seed(world)
+    repo.checkout("dev")
+    for i in range(60):
+        repo.commit(f"feat: step {i}", {f"src/m{i % 5}.py": f"x = {i}\n"})
+    branches = {"dev": repo.sha("dev")}
+    for i in range(12):
+        repo.branch(f"feature-f{i}", "dev")
+        repo.commit(f"feat: f{i}", {f"src/f{i}.py": "f = 1\n"})
+        branches[f"feature-f{i}"] = repo.sha()
+    judge = judge_push(world, branches)
+    assert judge.out == [], judge.out
+    assert judge.commits_judged == 60 + 12  # not 12 x 60: each walk skips what an earlier one judged
+
+
+def test_main_fast_forwarded_onto_dev_in_the_same_push_is_refused(world: World) -> None:
+    repo = seed(world)
+    repo.checkout("dev")
+    repo.commit("feat: dev work", {"src/x.py": "x = 1\n"})
+    repo.checkout("main")
+    repo.git("merge", "-q", "--ff-only", "dev")
+    assert refused(repo.push("dev", "main"), "main-direct-commit")
+
+
+def test_a_new_branch_on_a_new_dev_tip_does_not_inherit_devs_merges(world: World) -> None:
+    repo: Repo = seed(world)
+    repo.branch("feature-a", "dev")
+    repo.commit("feat: a", {"src/a.py": "a = 1\n"})
+    repo.checkout("dev")
+    repo.merge("feature-a", "Merge branch 'feature-a' into dev")
+    repo.branch("feature-b", "dev")
+    repo.commit("feat: b", {"src/b.py": "b = 1\n"})
+    result = repo.push("feature-a", "dev", "feature-b")
+    assert result.ok, result.out  # dev's merge of feature-a is dev's, not feature-b's
+
+
+def test_a_task_branch_still_judges_its_own_commits_when_pushed_with_dev(world: World) -> None:
+    repo = seed(world)
+    repo.checkout("dev")
+    repo.commit("feat: dev work", {"src/x.py": "x = 1\n"})
+    name = "task-0.1.0-20261126-fromdev"
+    repo.branch(name, "dev")
+    repo.commit("task: run", {f"tasks/{name}/config.yaml": config()})
+    assert refused(repo.push("dev", name), "task-scope")  # dev's commit is not the task's own
