@@ -187,13 +187,40 @@ class Judge:
 
     # ------------------------------------------------------------------ entry
     def run(self) -> list[Violation]:
-        for update in sorted(self.updates, key=self._order):
-            if (branch := branch_name(update.ref)) is not None:
-                self._branch_update(update, branch)
-            elif (tag := tag_name(update.ref)) is not None:
-                self._tag_update(update, tag)
+        ordered = sorted(self.updates, key=self._order)
+        branches = [(u, name) for u in ordered if (name := branch_name(u.ref)) is not None]
+        # New temporary branches come last, and those that bring no commit of their own (already
+        # on a branch walked or judged before: a mirror push of 1,600 merged branches) are found
+        # in one rev-list and skip their walks.
+        protected = self.policy.protected_kinds
+        late = [(u, b) for u, b in branches if u.created and not self.merge_base and self.kind(b) not in protected]
+        for u, b in branches:
+            if (u, b) not in late:
+                self._branch_update(u, b)
+        settled = self._nothing_new(late)
+        for u, b in late:
+            self._branch_update(u, b, nothing_new=u.new in settled)
+        for u in ordered:
+            if (tag := tag_name(u.ref)) is not None:
+                self._tag_update(u, tag)
         self._finish()
         return self.out
+
+    def _nothing_new(self, late: list[tuple[RefUpdate, str]]) -> set[str]:
+        """Tips of new branches whose every commit is already judged: for a task branch, on main
+        or another task branch; for the others, on a non-debug branch (before or walked)."""
+        kinds = self.policy.kinds
+        judged = self.tips([k for k in kinds if k != "debug"], "", before_only=True)
+        judged += [sha for name, sha in self.state.branches.items() if self.kind(name) is None]
+        judged += [tip for name, tip in self.walked.items() if self.kind(name) != "debug"]
+        others = {u.new for u, b in late if self.kind(b) != "task"}
+        tasks = {u.new for u, b in late if self.kind(b) == "task"}
+        settled = self.facts.reachable(others, sorted(set(judged))) if others and judged else set()
+        if tasks:
+            origins = [k for k in self.policy.settings("task-base")["from"] if k != "task"]
+            own = self.tips(origins, "") + self.tips(["task"], "", before_only=True)
+            settled |= self.facts.reachable(tasks, own) if own else set()
+        return settled
 
     def _order(self, u: RefUpdate) -> tuple[int, str]:
         """Branches before tags; debug branches last among branches, so that a commit a debug
@@ -204,7 +231,7 @@ class Judge:
         return (2 if self.kind(branch) == "debug" else 1, u.ref)
 
     # ------------------------------------------------------------------ branches
-    def _branch_update(self, u: RefUpdate, branch: str) -> None:
+    def _branch_update(self, u: RefUpdate, branch: str, nothing_new: bool = False) -> None:
         kind = self.kind(branch)
         protected = kind in self.policy.protected_kinds
         if u.deleted:
@@ -219,6 +246,22 @@ class Judge:
             fast_forward = bool(self.facts.reachable([u.old], [u.new]))
             self.add(protected_ref.check_branch(u, branch, fast_forward))
 
+        if nothing_new:
+            self.walked[branch] = u.new
+            first_parent: list[tuple[str, ...]] = []
+        else:
+            first_parent = self._walk(u, branch, kind)
+        if kind == "task" and (u.created or self.merge_base) and self.on("task-base"):
+            self._task_base(u, branch, first_parent)
+        if kind == "hotfix" and self.on("hotfix-size"):
+            starts = self.tips([k for k in ("main", "dev") if self.policy.has_kind(k)], branch)
+            if starts:
+                lines = min(self.facts.changed_lines(start, u.new) for start in starts)
+                self.add(hotfix_size.check(u.ref, branch, u.new, lines, self.policy))
+
+    def _walk(self, u: RefUpdate, branch: str, kind: Optional[str]) -> list[tuple[str, ...]]:
+        """Stream the commits landing on the branch through the per-commit rules; then judge its
+        first-parent line. Returns that line, newest first."""
         exclude = self._exclude(u, branch, kind)
         # Tips walked earlier in this push: what they reach is judged already (the per-commit
         # rules are the same on every non-task branch), so a push of main, dev and fifty new
@@ -249,14 +292,7 @@ class Judge:
         bootstrap = kind == "main" and u.created and not self.tips(["main"], "", before_only=True)
         for entry in reversed(first_parent):  # oldest first
             self._made_on(kept[entry[0]], u.ref, branch, kind, bootstrap)
-
-        if kind == "task" and (u.created or self.merge_base) and self.on("task-base"):
-            self._task_base(u, branch, first_parent)
-        if kind == "hotfix" and self.on("hotfix-size"):
-            starts = self.tips([k for k in ("main", "dev") if self.policy.has_kind(k)], branch)
-            if starts:
-                lines = min(self.facts.changed_lines(start, u.new) for start in starts)
-                self.add(hotfix_size.check(u.ref, branch, u.new, lines, self.policy))
+        return first_parent
 
     def _exclude(self, u: RefUpdate, branch: str, kind: Optional[str]) -> list[str]:
         exclude = [self.merge_base] if self.merge_base else ([] if u.created else [u.old])

@@ -71,3 +71,21 @@ def test_a_task_branch_still_judges_its_own_commits_when_pushed_with_dev(world: 
     repo.branch(name, "dev")
     repo.commit("task: run", {f"tasks/{name}/config.yaml": config()})
     assert refused(repo.push("dev", name), "task-scope")  # dev's commit is not the task's own
+
+
+def test_a_mirror_push_of_merged_branches_costs_no_walk_per_branch(world: World) -> None:
+    """`git push --mirror` onto a new server: branches already merged into dev bring nothing of
+    their own, and are settled in one rev-list instead of two git processes each."""
+    repo = seed(world)
+    branches = {}
+    for i in range(30):
+        repo.branch(f"feature-m{i}", "dev")
+        repo.commit(f"feat: m{i}", {f"src/m{i}.py": "m = 1\n"})
+        branches[f"feature-m{i}"] = repo.sha()
+        repo.checkout("dev")
+        repo.merge(f"feature-m{i}", f"Merge branch 'feature-m{i}' into dev")
+    branches["dev"] = repo.sha("dev")
+    judge = judge_push(world, branches)
+    assert judge.out == [], judge.out
+    assert judge.commits_judged == 60  # 30 feature commits and 30 merges, each once
+    assert isinstance(judge.facts, Git) and judge.facts.processes < 12, judge.facts.processes
