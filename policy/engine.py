@@ -270,11 +270,12 @@ class Judge:
         # The first-parent line of an update stops only at `old`: a fast-forward of main onto
         # commits that dev brings in the same push is still a direct commit on main.
         line_exclude = sorted(set(exclude + walked)) if u.created else exclude
-        first_parent = self.facts.first_parent([u.new], line_exclude)
+        landing = self.facts.walk([u.new], sorted(set(exclude + walked)), paths=self.paths)  # git starts now
+        first_parent = self.facts.first_parent([u.new], line_exclude)  # and this runs beside it
         on_line = {entry[0] for entry in first_parent}
         strict = kind in self.policy.settings("commit-message")["strict_branches"]
         kept: dict[str, Commit] = {}
-        for commit in self.facts.walk([u.new], sorted(set(exclude + walked)), paths=self.paths):
+        for commit in landing:
             self.commits_judged += 1
             made_here = commit.sha in on_line
             self._commit(commit, u.ref, branch, kind, strict and made_here)

@@ -81,7 +81,8 @@ class Git:
             return None
 
     def _stream(self, args: Sequence[str], stdin_lines: Iterable[str]) -> Iterator[bytes]:
-        """Run git, feed it lines on stdin from a thread, yield its stdout in chunks."""
+        """Start git now (so that it works while the caller does something else), feed it lines
+        on stdin from a thread, and return an iterator over its stdout in chunks."""
         self.processes += 1
         proc = subprocess.Popen(
             self._argv(args), cwd=self.cwd, env=self.env,
@@ -93,19 +94,7 @@ class Git:
         reader = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
         writer.start()
         reader.start()
-        try:
-            while True:
-                chunk = proc.stdout.read1(1 << 20)  # type: ignore[attr-defined]
-                if not chunk:
-                    break
-                yield chunk
-        finally:
-            proc.stdout.close()
-            writer.join()
-            code = proc.wait()
-            reader.join()
-        if code != 0:
-            raise GitError(f"git {' '.join(args[:2])} failed: {decode(b''.join(errors)).strip()}")
+        return _chunks(proc, writer, reader, errors, args)
 
     # -- repository ------------------------------------------------------------------------
     def git_dir(self) -> str:
@@ -301,6 +290,29 @@ class SizeProbe:
         self._reader.join()
         self._proc.wait()
         return self.big
+
+
+def _chunks(
+    proc: subprocess.Popen[bytes],
+    writer: threading.Thread,
+    reader: threading.Thread,
+    errors: list[bytes],
+    args: Sequence[str],
+) -> Iterator[bytes]:
+    assert proc.stdout
+    try:
+        while True:
+            chunk = proc.stdout.read1(1 << 20)  # type: ignore[attr-defined]
+            if not chunk:
+                break
+            yield chunk
+    finally:
+        proc.stdout.close()
+        writer.join()
+        code = proc.wait()
+        reader.join()
+    if code != 0:
+        raise GitError(f"git {' '.join(args[:2])} failed: {decode(b''.join(errors)).strip()}")
 
 
 def _feed(stdin: IO[bytes], lines: Iterable[str]) -> None:
