@@ -162,11 +162,16 @@ class Git:
             missing.update(s for s in (rest.decode(),) if s in wanted)
         return wanted - missing
 
-    def first_parent_paths(self, pairs: Sequence[tuple[str, str]]) -> dict[str, list[Change]]:
-        """For each (merge, first parent): the paths the merge changes against that parent."""
+    def first_parent_paths(
+        self, pairs: Sequence[tuple[str, str]], outside: Optional[str] = None
+    ) -> dict[str, list[Change]]:
+        """For each (merge, first parent): the paths the merge changes against that parent;
+        with `outside`, only those not under that folder (git skips the folder's subtree)."""
         if not pairs:
             return {}
         args = ["diff-tree", "-z", "-r", "--stdin", *_DIFF_FLAGS]
+        if outside:
+            args += ["--", f":(exclude,literal){outside}/"]
         tokens = _tokens(self._stream(args, [f"{m} {p}" for m, p in pairs]))
         out: dict[str, list[Change]] = {}
         current: list[Change] = []

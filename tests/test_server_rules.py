@@ -424,3 +424,15 @@ def test_large_file(seeded: tuple[World, Repo]) -> None:
     result = repo.push("feature-attn")
     assert refused(result, "large-file"), result.out
     assert "data/big.csv" in result.out
+
+
+def test_a_task_typed_merge_that_brings_code_is_refused(seeded: tuple[World, Repo]) -> None:
+    _, repo = seeded
+    repo.checkout("dev")
+    repo.commit("feat: new layer", {"src/layer.py": "layer = 1\n"})
+    assert repo.push("dev").ok
+    repo.checkout("main")
+    repo.merge("dev", "task: not a task at all")
+    result = repo.push("main")
+    assert refused(result, "task-type"), result.out
+    assert "src/layer.py" in result.out
