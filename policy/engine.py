@@ -134,6 +134,7 @@ class Judge:
             {name: u.new for u in self.updates if (name := branch_name(u.ref)) is not None and not u.deleted}
         )
         self._kind: dict[str, Optional[str]] = {}
+        self._index()
         self.out: list[Violation] = []
         self._seen: set[tuple[str, str, str, str]] = set()
         self.commits_judged = 0
@@ -172,6 +173,17 @@ class Judge:
     def on(self, rule: str) -> bool:
         return self._enabled[rule]
 
+    def _index(self) -> None:
+        """Branches by kind and by tip, built once: a push judged against thousands of branches
+        asks these questions for every merge and every ref."""
+        self._by_kind: dict[tuple[Optional[str], bool], list[tuple[str, str]]] = defaultdict(list)
+        self._by_tip: dict[str, set[str]] = defaultdict(set)
+        for pushed, table in ((False, self.state.branches), (True, self.pushed)):
+            for name, sha in table.items():
+                self._by_kind[(self.kind(name), pushed)].append((name, sha))
+                self._by_tip[sha].add(name)
+        self._tips_cache: dict[tuple[tuple[str, ...], str, bool], list[str]] = {}
+
     def _all_branches(self, exclude: str) -> Iterator[tuple[str, str]]:
         """Branches before the push plus the new tips of this push (a commit is 'on a branch'
         if either has it), except `exclude` itself."""
@@ -180,12 +192,24 @@ class Judge:
                 yield name, sha
 
     def tips(self, kinds: Iterable[str], exclude: str, before_only: bool = False) -> list[str]:
-        wanted = set(kinds)
-        source = self.state.branches.items() if before_only else self._all_branches(exclude)
-        return sorted({sha for name, sha in source if name != exclude and self.kind(name) in wanted})
+        """Tips of the branches of these kinds (before the push, and in it unless `before_only`),
+        except branch `exclude`."""
+        key = (tuple(sorted(kinds)), exclude, before_only)
+        if key not in self._tips_cache:
+            tables = (False,) if before_only else (False, True)
+            self._tips_cache[key] = sorted(
+                {
+                    sha
+                    for kind in key[0]
+                    for pushed in tables
+                    for name, sha in self._by_kind.get((kind, pushed), ())
+                    if name != exclude
+                }
+            )
+        return self._tips_cache[key]
 
     def names_at(self, sha: str, exclude: str) -> list[str]:
-        return sorted({name for name, tip in self._all_branches(exclude) if tip == sha})
+        return sorted(self._by_tip.get(sha, set()) - {exclude})
 
     # ------------------------------------------------------------------ entry
     def run(self) -> list[Violation]:
@@ -467,7 +491,11 @@ class Judge:
         for s in self.squashes:
             record = s.record
             source_kind = self.kind(record.branch)
-            tip = dict(self._all_branches(s.branch)).get(record.branch)
+            tip = (
+                None
+                if record.branch == s.branch
+                else self.pushed.get(record.branch, self.state.branches.get(record.branch))
+            )
             exists = _type(info, record.commit) == "commit"
             checks.append((s, record, source_kind, tip, exists))
             if tip and exists:
