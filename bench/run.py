@@ -1,0 +1,737 @@
+"""Benchmark `policy check` and the hooks against generated histories; prints figures.
+
+    python bench/run.py [--sizes 1000,10000,100000] [--repeat 5] [--quick]
+
+It asserts nothing about time: it prints tables. Repositories come from
+bench/generate.py and are cached in bench/.cache/ (keyed by generate.py's hash,
+the seed and the size). Every measured run is a fresh process (see measure.py);
+a failing command is shown in the table with the tail of its output, and the
+benchmark goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, NamedTuple, Optional, TypeVar
+
+from measure import (
+    GitCount,
+    Result,
+    Run,
+    count_git_processes,
+    fmt_result,
+    fmt_seconds,
+    measure,
+    print_table,
+    probe,
+    self_rss_mb,
+)
+
+BENCH_DIR = Path(__file__).resolve().parent
+GENERATE = BENCH_DIR / "generate.py"
+ZERO = "0" * 40
+T = TypeVar("T")
+SLOW_PUSH = 30.0  # seconds: a push slower than this is not repeated
+BOT = {
+    "GIT_AUTHOR_NAME": "Bench Bot",
+    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+    "GIT_COMMITTER_NAME": "Bench Bot",
+    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+}
+GITPYTHON_STATS = r"""
+import sys, git
+repo = git.Repo(sys.argv[1])
+count = 0
+for commit in repo.iter_commits(sys.argv[2]):
+    commit.stats.total
+    count += 1
+print(count)
+"""
+
+
+@dataclass
+class Config:
+    sizes: list[int]
+    repeat: int
+    seed: int
+    policy_cmd: list[str]
+    cache: Path
+    timeout: float
+    peer_timeout: float
+    push_commits: int
+    hook_runs: int
+    peers_bin: list[Path]
+    peers: bool
+    push: bool
+    hooks: bool
+    policy_error: Optional[str] = None  # set when `policy --help` fails
+
+
+@dataclass
+class SizeFigures:
+    size: int
+    commits: int
+    floor_a: Result
+    floor_b: Result
+    full: Optional[Result] = None
+    messages: Optional[Result] = None
+    self_rss: Optional[float] = None
+    git_count: Optional[GitCount] = None
+    peers: dict[str, Result] = field(default_factory=dict)
+
+
+# -- git and repositories --------------------------------------------------------------
+
+
+def git(repo: Path, *args: str, env: Optional[dict[str, str]] = None, stdin: Optional[bytes] = None) -> str:
+    done = subprocess.run(["git", "-C", str(repo), *args], input=stdin, capture_output=True, env=env, check=True)
+    return done.stdout.decode().strip()
+
+
+def generator_hash() -> str:
+    return hashlib.sha256(GENERATE.read_bytes()).hexdigest()[:10]
+
+
+def prune_cache(cfg: Config) -> None:
+    """Drop repositories made by an older generate.py (their shape may differ)."""
+    if not cfg.cache.is_dir():
+        return
+    current = f"g{generator_hash()}-"
+    for entry in cfg.cache.iterdir():
+        if entry.is_dir() and entry.name.startswith("g") and not entry.name.startswith(current):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def ensure_repo(cfg: Config, commits: int, checkpoints: Sequence[int] = (), branch_refs: bool = False) -> Path:
+    """A generated repository from the cache, generated on first use."""
+    suffix = "".join(f"-cp{c}" for c in checkpoints) + ("-br" if branch_refs else "")
+    repo = cfg.cache / f"g{generator_hash()}-s{cfg.seed}-n{commits}{suffix}"
+    if (repo / ".git" / "bench-complete").exists():
+        return repo
+    shutil.rmtree(repo, ignore_errors=True)
+    repo.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, str(GENERATE), "--commits", str(commits), "--seed", str(cfg.seed)]
+    for point in checkpoints:
+        cmd += ["--checkpoint", str(point)]
+    cmd += ["--branch-refs"] if branch_refs else []
+    done = subprocess.run([*cmd, str(repo)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"generate.py failed: {done.stderr.strip()[-500:]}")
+    print(f"  {done.stdout.strip()}")
+    (repo / ".git" / "bench-complete").write_text(done.stdout)
+    return repo
+
+
+def find_tool(cfg: Config, name: str) -> Optional[str]:
+    for directory in cfg.peers_bin:
+        candidate = directory / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return shutil.which(name)
+
+
+# -- policy ------------------------------------------------------------------------------
+
+
+def policy_check_args(tip: str, rules: Optional[str] = None) -> list[str]:
+    args = ["check", "--ref", "refs/heads/main", "--old", ZERO, "--new", tip]
+    return args + (["--rules", rules] if rules else [])
+
+
+def verdict(run: Run) -> str:
+    """rc and violation count of a `policy check` run, or its error."""
+    if run.rc is None:
+        return "timed out"
+    if run.rc == 0:
+        return "accepted"
+    if run.rc == 1:
+        lines = run.stdout.strip().splitlines()
+        found = re.match(r"(\d+) violations?", lines[-1]) if lines else None
+        return f"{found.group(1) if found else len(lines)} violation(s)"
+    return f"rc={run.rc}: {run.tail()}"
+
+
+def show_violations(label: str, run: Run) -> None:
+    if run.rc == 1:
+        print(f"  !! {label} reported {verdict(run)}; first lines:")
+        for line in run.stdout.strip().splitlines()[:5]:
+            print(f"     {line[:200]}")
+    elif run.rc not in (0, None):
+        print(f"  !! {label} failed: {run.tail(5)}")
+
+
+# -- one size ------------------------------------------------------------------------------
+
+
+def bench_size(cfg: Config, size: int) -> SizeFigures:
+    print(f"\n== {size:,} commits ==")
+    repo = ensure_repo(cfg, size)
+    tip = git(repo, "rev-parse", "refs/bench/main")
+    commits = int(git(repo, "rev-list", "--count", tip))
+    merges = int(git(repo, "rev-list", "--count", "--merges", tip))
+    print(
+        f"  repo {repo}\n  range: refs/bench/main = {tip[:12]}, {commits:,} commits "
+        f"({merges:,} merges), checked as a bootstrap of refs/heads/main"
+    )
+    figures = SizeFigures(
+        size,
+        commits,
+        floor_a=measure(["git", "log", "--format=%B", "-z", tip], repo, cfg.repeat, timeout=cfg.timeout),
+        floor_b=measure(
+            ["git", "log", "--parents", "--name-status", "-z", "--no-renames", tip],
+            repo,
+            cfg.repeat,
+            timeout=cfg.timeout,
+        ),
+    )
+    if cfg.policy_error is None:
+        bench_policy(cfg, repo, tip, figures)
+    if cfg.peers:
+        bench_peers(cfg, repo, tip, figures)
+    print_size(cfg, figures)
+    return figures
+
+
+def bench_policy(cfg: Config, repo: Path, tip: str, figures: SizeFigures) -> None:
+    full_args = policy_check_args(tip)
+    figures.full = measure([*cfg.policy_cmd, *full_args], repo, cfg.repeat, timeout=cfg.timeout, keep_stdout=True)
+    show_violations("policy check (all rules)", figures.full.first)
+    figures.messages = measure(
+        [*cfg.policy_cmd, *policy_check_args(tip, "commit-message")],
+        repo,
+        cfg.repeat,
+        timeout=cfg.timeout,
+        keep_stdout=True,
+    )
+    show_violations("policy check --rules commit-message", figures.messages.first)
+    figures.self_rss = self_rss_mb(full_args, repo, cfg.timeout)  # in-process, with this python
+    figures.git_count, _ = count_git_processes([*cfg.policy_cmd, *full_args], repo, cfg.timeout)
+
+
+def peer_commands(cfg: Config, repo: Path, tip: str) -> dict[str, Optional[list[str]]]:
+    """Peer tools over the same history (None: not installed)."""
+    cz, gitlint, commitlint = (find_tool(cfg, n) for n in ("cz", "gitlint", "commitlint"))
+    commands: dict[str, Optional[list[str]]] = {
+        "cz check --rev-range TIP": [cz, "check", "--rev-range", tip] if cz else None,
+        "gitlint --commits TIP": ([gitlint, "--ignore-stdin", "--commits", tip] if gitlint else None),
+        "commitlint --to TIP": None,
+        "GitPython iter_commits + stats": [sys.executable, "-c", GITPYTHON_STATS, str(repo), tip],
+    }
+    if commitlint:
+        conventional = Path(commitlint).parent.parent / "@commitlint" / "config-conventional" / "lib" / "index.js"
+        extends = str(conventional) if conventional.exists() else "@commitlint/config-conventional"
+        commands["commitlint --to TIP"] = [commitlint, "--to", tip, "-x", extends]
+    return commands
+
+
+def bench_peers(cfg: Config, repo: Path, tip: str, figures: SizeFigures) -> None:
+    for label, cmd in peer_commands(cfg, repo, tip).items():
+        if cmd is None:
+            print(f"  {label}: not installed")
+            continue
+        figures.peers[label] = measure(cmd, repo, 1, timeout=cfg.peer_timeout)
+
+
+def ratio(value: Optional[Result], floor: Result, name: str) -> str:
+    if value is None or value.timed_out or floor.median <= 0:
+        return "-"
+    return f"{value.median / floor.median:.1f}x {name}"
+
+
+def rss_cell(result: Optional[Result], self_rss: Optional[float] = None) -> str:
+    if result is None:
+        return "-"
+    own = f" (python {self_rss:.0f})" if self_rss is not None else ""
+    return f"{result.rss_mb:.0f}{own}"
+
+
+def policy_row(
+    cfg: Config, label: str, result: Optional[Result], floor: Result, floor_name: str, figures: SizeFigures
+) -> list[str]:
+    if result is None:
+        return [label, "-", "-", "-", "-", cfg.policy_error or "not run"]
+    per_k = f"{result.median * 1000 / (figures.commits / 1000):.1f}" if figures.commits else "-"
+    ok = result.first.rc in (0, 1)
+    return [
+        label,
+        fmt_result(result, cfg.timeout) if ok else "FAILED",
+        ratio(result, floor, floor_name) if ok else "-",
+        per_k if ok else "-",
+        rss_cell(result, figures.self_rss if "all" in label else None),
+        verdict(result.first),
+    ]
+
+
+def print_size(cfg: Config, f: SizeFigures) -> None:
+    rows = [
+        ["floor A: git log --format=%B -z", fmt_result(f.floor_a, cfg.timeout), "1.0x A", "-", rss_cell(f.floor_a), ""],
+        [
+            "floor B: git log --parents --name-status -z",
+            fmt_result(f.floor_b, cfg.timeout),
+            "1.0x B",
+            "-",
+            rss_cell(f.floor_b),
+            "",
+        ],
+        policy_row(cfg, "policy check (all rules)", f.full, f.floor_b, "B", f),
+        policy_row(cfg, "policy check --rules commit-message", f.messages, f.floor_a, "A", f),
+    ]
+    for label, result in f.peers.items():
+        note = f"rc={result.first.rc}" if result.first.rc is not None else "killed"
+        rows.append(
+            [
+                f"peer: {label}",
+                fmt_result(result, cfg.peer_timeout),
+                ratio(result, f.floor_a, "A"),
+                "-",
+                rss_cell(result),
+                note,
+            ]
+        )
+    headers = ["measure", "median", "vs floor", "ms/1k commits", "peak RSS MB", "result"]
+    print_table(f"{f.size:,} commits ({f.commits:,} in range), median of {cfg.repeat} (peers: 1 run)", headers, rows)
+    if f.git_count is not None:
+        print(f"git processes spawned by policy check: {f.git_count.summary()}")
+
+
+def print_summary(cfg: Config, all_figures: list[SizeFigures]) -> None:
+    rows = []
+    for f in all_figures:
+        rows.append(
+            [
+                f"{f.commits:,}",
+                fmt_result(f.floor_a, cfg.timeout),
+                fmt_result(f.floor_b, cfg.timeout),
+                fmt_result(f.full, cfg.timeout),
+                ratio(f.full, f.floor_b, "B"),
+                f"{f.full.median * 1e6 / f.commits:.1f}" if f.full and f.commits else "-",
+                rss_cell(f.full, f.self_rss),
+                fmt_result(f.messages, cfg.timeout),
+                ratio(f.messages, f.floor_a, "A"),
+                str(f.git_count.total) if f.git_count else "-",
+            ]
+        )
+    print_table(
+        "SUMMARY: policy check over the whole history (bootstrap of main)",
+        [
+            "commits",
+            "floor A",
+            "floor B",
+            "full check",
+            "full/B",
+            "ms/1k",
+            "peak RSS MB",
+            "msg-only",
+            "msg/A",
+            "git procs",
+        ],
+        rows,
+    )
+
+
+# -- push latency --------------------------------------------------------------------------
+
+
+def new_server(root: Path, name: str) -> Path:
+    server = root / name
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(server)], check=True)
+    return server
+
+
+def install_server_hook(cfg: Config, server: Path) -> Optional[str]:
+    """None when installed, else the error."""
+    run = probe([*cfg.policy_cmd, "install", "--server", str(server)], server, timeout=60)
+    return None if run.ok else f"rc={run.rc}: {run.tail()}"
+
+
+def set_hook(server: Path, enabled: bool) -> None:
+    hook, off = server / "hooks" / "pre-receive", server / "hooks" / "pre-receive.bench-off"
+    if enabled and off.exists():
+        off.rename(hook)
+    if not enabled and hook.exists():
+        hook.rename(off)
+
+
+class PushCase(NamedTuple):
+    label: str
+    commits: int  # commits new to the server
+    refspecs: list[str]
+    before: dict[str, str]  # the server's refs, exactly, before each push
+
+
+def set_server_refs(server: Path, refs: dict[str, str]) -> None:
+    """Make the server's refs exactly `refs` (its objects stay)."""
+    current = git(server, "for-each-ref", "--format=%(refname)").splitlines()
+    lines = [f"delete {ref}" for ref in current if ref not in refs]
+    lines += [f"update {ref} {sha}" for ref, sha in refs.items()]
+    git(server, "update-ref", "--stdin", stdin="".join(f"{x}\n" for x in lines).encode())
+
+
+def seed_server(client: Path, server: Path, cases: Sequence[PushCase]) -> None:
+    """Give the (hook-less) server the objects of every case's starting refs."""
+    refs: dict[str, str] = {}
+    for case in cases:
+        refs.update(case.before)
+    specs = [f"+{sha}:{ref}" for ref, sha in refs.items()]
+    if specs:
+        subprocess.run(
+            ["git", "-C", str(client), "push", "-q", "--no-verify", str(server), *specs],
+            check=True,
+            capture_output=True,
+        )
+
+
+def timed_pushes(client: Path, server: Path, case: PushCase, runs: int) -> Result:
+    """Median of `runs` pushes (one only, if a push takes over SLOW_PUSH seconds)."""
+    results: list[Run] = []
+    while len(results) < max(1, runs):
+        set_server_refs(server, case.before)
+        results.append(probe(["git", "push", "-q", "--no-verify", str(server), *case.refspecs], client, timeout=900))
+        if results[-1].seconds > SLOW_PUSH:
+            break
+    return Result(results)
+
+
+def hook_git_processes(cfg: Config, client: Path, server: Path, case: PushCase) -> str:
+    """Run the pre-receive hook by hand on the case's lines, counting its git processes.
+
+    The pushed objects are not on the server (as in a real push, where they sit in
+    the quarantine): the client's object store is lent as an alternate."""
+    set_server_refs(server, case.before)
+    lines = []
+    for spec in case.refspecs:
+        sha, ref = spec.split(":", 1)
+        lines.append(f"{case.before.get(ref, ZERO)} {sha} {ref}\n")
+    with tempfile.TemporaryDirectory(prefix="bench-stdin-") as tmp:
+        stdin = Path(tmp, "lines")
+        stdin.write_text("".join(lines))
+        objects = git(client, "rev-parse", "--path-format=absolute", "--git-path", "objects")
+        count, run = count_git_processes(
+            [*cfg.policy_cmd, "hook", "pre-receive"],
+            server,
+            timeout=900,
+            stdin=stdin,
+            extra_env={"GIT_ALTERNATE_OBJECT_DIRECTORIES": objects},
+        )
+    return str(count.total) if run.rc == 0 else f"{count.total} (rc={run.rc})"
+
+
+def push_case(cfg: Config, client: Path, server: Path, case: PushCase, runs: int, notes: list[str]) -> list[str]:
+    """Time the push without, then with, the pre-receive hook."""
+    set_hook(server, False)
+    plain = timed_pushes(client, server, case, runs)
+    set_hook(server, True)
+    hooked = timed_pushes(client, server, case, runs)
+    if hooked.first.ok:
+        outcome, cost = "accepted", fmt_seconds(hooked.median - plain.median)
+    else:
+        outcome, cost = f"REFUSED (rc={hooked.first.rc}), see note {len(notes) + 1}", "-"
+        lines = (hooked.first.stderr.strip() or "(no output)").splitlines()
+        notes.append(f"{case.label}: " + "\n    ".join(lines[:5] + lines[-2:]))
+    return [
+        case.label,
+        f"{case.commits:,}",
+        f"{len(case.refspecs):,}",
+        fmt_result(plain, 900),
+        fmt_result(hooked, 900),
+        cost,
+        hook_git_processes(cfg, client, server, case),
+        outcome,
+    ]
+
+
+def make_commit(repo: Path, parent: str, path: str, message: str) -> str:
+    """One commit on top of parent changing `path`, made with plumbing (no work tree).
+
+    It is dated an hour after its parent: an older date would make every rev-list
+    walk the history down to it (git stops walking by date)."""
+    when = int(git(repo, "log", "-1", "--format=%ct", parent)) + 3600
+    stamp = f"{when} +0000"
+    with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:
+        env = dict(
+            os.environ, GIT_INDEX_FILE=str(Path(tmp, "index")), **BOT, GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp
+        )
+        git(repo, "read-tree", parent, env=env)
+        old = subprocess.run(
+            ["git", "-C", str(repo), "cat-file", "blob", f"{parent}:{path}"], capture_output=True, check=False
+        ).stdout
+        blob = git(repo, "hash-object", "-w", "--stdin", stdin=old + b"\nbench push\n")
+        git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+        tree = git(repo, "write-tree", env=env)
+        return git(repo, "commit-tree", tree, "-p", parent, "-m", message, env=env)
+
+
+def branch_tips(repo: Path, merged_into: Sequence[str]) -> dict[str, str]:
+    """refs/bench/branches/NAME -> {refs/heads/NAME: sha}, all or those merged into a tip."""
+    found: dict[str, str] = {}
+    for tip in merged_into or [None]:
+        args = ["for-each-ref", "--format=%(refname) %(objectname)"]
+        args += [f"--merged={tip}"] if tip else []
+        for line in git(repo, *args, "refs/bench/branches/").splitlines():
+            ref, sha = line.split()
+            found[ref.replace("refs/bench/branches/", "refs/heads/")] = sha
+    return found
+
+
+def count_new(repo: Path, tips: Sequence[str], known: Sequence[str]) -> int:
+    revs = "".join(f"{t}\n" for t in tips) + "".join(f"^{k}\n" for k in known)
+    return int(git(repo, "rev-list", "--count", "--stdin", stdin=revs.encode()))
+
+
+def bulk_cases(cfg: Config, client: Path) -> list[PushCase]:
+    """Bootstrap, then about `push_commits` new commits on main, dev and their branches."""
+    n = cfg.push_commits
+    cp = {f"refs/heads/{b}": git(client, "rev-parse", f"refs/bench/checkpoint/{n}/{b}") for b in ("main", "dev")}
+    final = {f"refs/heads/{b}": git(client, "rev-parse", f"refs/bench/{b}") for b in ("main", "dev")}
+    old_branches = branch_tips(client, list(cp.values()))
+    new_branches = {r: s for r, s in branch_tips(client, []).items() if r not in old_branches}
+    at_checkpoint = {**cp, **old_branches}
+
+    def specs(refs: dict[str, str]) -> list[str]:
+        return [f"{sha}:{ref}" for ref, sha in refs.items()]
+
+    return [
+        PushCase(
+            f"bootstrap: main+dev+{len(old_branches)} branches, empty server",
+            count_new(client, list(cp.values()), []),
+            specs(at_checkpoint),
+            {},
+        ),
+        PushCase(
+            f"bulk: main+dev+{len(new_branches)} new branches in one push",
+            count_new(client, list(final.values()), list(at_checkpoint.values())),
+            specs({**final, **new_branches}),
+            at_checkpoint,
+        ),
+        PushCase(
+            "main+dev, their branches pushed before",
+            count_new(client, list(final.values()), [*at_checkpoint.values(), *new_branches.values()]),
+            specs(final),
+            {**at_checkpoint, **new_branches},
+        ),
+    ]
+
+
+def small_cases(cfg: Config, client: Path, size: int) -> list[PushCase]:
+    """1-commit pushes into a server that already holds the `size`-commit history."""
+    main, dev = (git(client, "rev-parse", f"refs/bench/{b}") for b in ("main", "dev"))
+    commit = make_commit(client, dev, "README.md", "docs: note the benchmark push")
+    state = {"refs/heads/main": main, "refs/heads/dev": dev}
+    return [
+        PushCase(f"{size:,}-commit repo: dev fast-forward", 1, [f"{commit}:refs/heads/dev"], state),
+        PushCase(
+            f"{size:,}-commit repo: new branch feature-bench-push",
+            1,
+            [f"{commit}:refs/heads/feature-bench-push"],
+            state,
+        ),
+    ]
+
+
+def bench_push(cfg: Config) -> None:
+    print("\n== push latency (local bare server, pre-receive from `policy install --server`) ==")
+    if cfg.policy_error:
+        print(f"skipped: {cfg.policy_error}")
+        return
+    rows: list[list[str]] = []
+    notes: list[str] = []
+    bulk_runs = min(cfg.repeat, 3)
+    with tempfile.TemporaryDirectory(prefix="bench-push-") as tmp:
+        work: list[tuple[Path, list[PushCase], int]] = []
+        client = ensure_repo(cfg, 2 * cfg.push_commits, [cfg.push_commits], branch_refs=True)
+        work.append((client, bulk_cases(cfg, client), bulk_runs))
+        for size in sorted({min(cfg.sizes), max(cfg.sizes)}):
+            client = ensure_repo(cfg, size)
+            work.append((client, small_cases(cfg, client, size), cfg.repeat))
+        for i, (client, cases, runs) in enumerate(work):
+            server = new_server(Path(tmp), f"server-{i}.git")
+            seed_server(client, server, cases)
+            error = install_server_hook(cfg, server)
+            if error:
+                print(f"skipped: policy install --server failed: {error}")
+                return
+            for case in cases:
+                try:
+                    rows.append(push_case(cfg, client, server, case, runs, notes))
+                except subprocess.CalledProcessError as exc:
+                    detail = exc.stderr.decode(errors="replace").strip()[-200:]
+                    rows.append([case.label, "-", "-", "-", "-", "-", "-", f"error: {detail}"])
+    print_table(
+        f"push latency, median of {cfg.repeat} (bulk pushes: of {bulk_runs}); "
+        "the server's refs are reset before each push",
+        ["push", "new commits", "refs", "no hook", "with hook", "hook cost", "hook git procs", "result"],
+        rows,
+    )
+    for i, note in enumerate(notes, 1):
+        print(f"  note {i}: {note}")
+
+
+# -- hook latency -------------------------------------------------------------------------
+
+
+def hook_repo(cfg: Config, root: Path) -> Path:
+    """A small real repo on a feature branch with one staged change."""
+    repo = root / "hooks-repo"
+    subprocess.run(
+        [sys.executable, str(GENERATE), "--commits", "40", "--seed", str(cfg.seed), str(repo)],
+        check=True,
+        capture_output=True,
+    )
+    git(repo, "update-ref", "refs/heads/main", "refs/bench/main")
+    git(repo, "update-ref", "refs/heads/dev", "refs/bench/dev")
+    git(repo, "checkout", "-q", "-b", "feature-bench-hooks", "refs/bench/dev")
+    with open(repo / "src" / "model.py", "a", encoding="utf-8") as handle:
+        handle.write("# staged by the benchmark\n")
+    git(repo, "add", "src/model.py")
+    return repo
+
+
+def bench_hooks(cfg: Config) -> None:
+    print(f"\n== hook latency (median of {cfg.hook_runs} runs, each a fresh process) ==")
+    with tempfile.TemporaryDirectory(prefix="bench-hooks-") as tmp:
+        repo = hook_repo(cfg, Path(tmp))
+        message = Path(tmp, "COMMIT_EDITMSG")
+        message.write_text("feat: x\n")
+        commands: list[tuple[str, Optional[list[str]]]] = [
+            ("python -c pass", [sys.executable, "-c", "pass"]),
+            ("python -c 'import click, yaml'", [sys.executable, "-c", "import click, yaml"]),
+            ("python -c 'import git'", [sys.executable, "-c", "import git"]),
+            ("git rev-parse HEAD", ["git", "rev-parse", "HEAD"]),
+            ("policy hook commit-msg FILE", [*cfg.policy_cmd, "hook", "commit-msg", str(message)]),
+            ("policy hook pre-commit (1 staged file)", [*cfg.policy_cmd, "hook", "pre-commit"]),
+        ]
+        tool = find_tool(cfg, "conventional-pre-commit")
+        commands.append(("conventional-pre-commit FILE", [tool, str(message)] if tool else None))
+        rows = []
+        for label, cmd in commands:
+            if cmd is None:
+                rows.append([label, "-", "-", "not installed"])
+                continue
+            result = measure(cmd, repo, cfg.hook_runs, timeout=60)
+            note = "ok" if result.first.ok else f"rc={result.first.rc}: {result.first.tail()}"
+            rows.append([label, fmt_result(result, 60), f"{result.rss_mb:.0f}", note[:200]])
+    print_table("hook processes", ["command", "median", "peak RSS MB", "result"], rows)
+
+
+# -- main ------------------------------------------------------------------------------------
+
+
+def check_policy(cfg: Config) -> Optional[str]:
+    run = probe([*cfg.policy_cmd, "--help"], BENCH_DIR, timeout=60)
+    return None if run.ok else f"`{shlex.join(cfg.policy_cmd)} --help` failed: {run.tail()}"
+
+
+def parse_args(argv: Optional[Sequence[str]]) -> Config:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: --sizes 1000 --repeat 3, small push and hook runs"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--policy-cmd",
+        default=default_policy_cmd(),
+        help="how to run policy (default: the `policy` script beside this python, "
+        "as pre-commit runs it; else this python -m policy)",
+    )
+    parser.add_argument("--cache", type=Path, default=BENCH_DIR / ".cache")
+    parser.add_argument("--timeout", type=float, default=900, help="per policy/git run, s")
+    parser.add_argument("--peer-timeout", type=float, default=180, help="per peer run, s")
+    parser.add_argument("--push-commits", type=int, default=10000)
+    parser.add_argument("--hook-runs", type=int, default=15)
+    parser.add_argument(
+        "--peers-bin",
+        type=Path,
+        action="append",
+        default=[],
+        help="extra directory to look for cz, gitlint, commitlint, conventional-pre-commit (repeatable)",
+    )
+    for name in ("peers", "push", "hooks"):
+        parser.add_argument(f"--no-{name}", dest=name, action="store_false", help=f"skip the {name} measurements")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.repeat, args.push_commits, args.hook_runs = "1000", 3, 300, 5
+        args.peer_timeout = min(args.peer_timeout, 60)
+    return Config(
+        sizes=[int(s) for s in args.sizes.split(",") if s.strip()],
+        repeat=args.repeat,
+        seed=args.seed,
+        policy_cmd=shlex.split(args.policy_cmd),
+        cache=args.cache,
+        timeout=args.timeout,
+        peer_timeout=args.peer_timeout,
+        push_commits=args.push_commits,
+        hook_runs=args.hook_runs,
+        peers_bin=args.peers_bin,
+        peers=args.peers,
+        push=args.push,
+        hooks=args.hooks,
+    )
+
+
+def default_policy_cmd() -> str:
+    """The console script installed beside this interpreter: what pre-commit and CI run. `python
+    -m policy` would add runpy's start-up to every hook figure."""
+    script = Path(sys.executable).parent / "policy"
+    return shlex.quote(str(script)) if script.exists() else f"{shlex.quote(sys.executable)} -m policy"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    cfg = parse_args(argv)
+    cfg.policy_error = check_policy(cfg)
+    git_version = git(BENCH_DIR, "--version")
+    print(
+        f"branch-policy benchmark: sizes {cfg.sizes}, repeat {cfg.repeat}, seed {cfg.seed}, "
+        f"{git_version}, python {sys.version.split()[0]}, {os.cpu_count()} cpus"
+    )
+    print(
+        f"policy: {shlex.join(cfg.policy_cmd)}"
+        + (f"  -- NOT AVAILABLE: {cfg.policy_error}" if cfg.policy_error else "")
+    )
+    print(load_note())
+    prune_cache(cfg)
+    figures = [f for f in (guarded(bench_size, cfg, size) for size in cfg.sizes) if f]
+    if cfg.push:
+        guarded(bench_push, cfg)
+    if cfg.hooks:
+        guarded(bench_hooks, cfg)
+    print_summary(cfg, figures)
+    print(load_note())
+    return 0
+
+
+def guarded(section: Callable[..., T], *args: object) -> Optional[T]:
+    """Run one section; a crash is printed, and the benchmark goes on."""
+    try:
+        return section(*args)
+    except Exception as exc:  # a benchmark reports a failure, it does not stop
+        detail = exc.stderr if isinstance(exc, subprocess.CalledProcessError) else ""
+        print(f"\n!! {section.__name__}{args[1:]} failed: {exc!r} {detail!r}"[:2000])
+        traceback.print_exc(limit=3, file=sys.stdout)
+        return None
+
+
+def load_note() -> str:
+    """Other work on the machine skews the figures: say how busy it was."""
+    one, five, _ = os.getloadavg()
+    busy = one > (os.cpu_count() or 1) * 0.75
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)" + (
+        "  -- the machine is busy: expect noisy figures" if busy else ""
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
