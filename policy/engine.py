@@ -6,9 +6,9 @@ of batched look-ups (containment of merged commits per branch kind, blob content
 one merge-tree per squash claim). The rules in policy.rules turn those facts into violations.
 
 Which commits are judged for a ref update (old -> new):
-- an update judges every commit that lands on the ref: `new ^old`;
-- a created branch judges what is new to the repository: `new ^<other branches>` (a debug
-  branch's commits do not count as judged for non-debug branches);
+- every commit that lands on the ref and that no other branch has: `new ^old ^<other branches>`
+  (those were judged when they got there; commits that only debug branches have do not count
+  as judged for a non-debug branch), and each commit once per push;
 - a task branch judges its own commits: not on main nor on another task branch (task-scope);
 - first-parent commits (`rev-list --first-parent new ^old`) are the commits made *on* the
   ref: main-direct-commit, strict messages on main, and merge provenance apply to them.
@@ -295,7 +295,10 @@ class Judge:
         walked = [] if kind == "task" else [tip for name, tip in self.walked.items() if name != branch]
         # The first-parent line of an update stops only at `old`: a fast-forward of main onto
         # commits that dev brings in the same push is still a direct commit on main.
-        line_exclude = sorted(set(exclude + walked)) if u.created else exclude
+        if u.created or kind == "task":
+            line_exclude = sorted(set(exclude + walked))
+        else:
+            line_exclude = [self.merge_base] if self.merge_base else [u.old]
         landing = self.facts.walk([u.new], sorted(set(exclude + walked)), paths=self.paths)  # git starts now
         first_parent = self.facts.first_parent([u.new], line_exclude)  # and this runs beside it
         on_line = {entry[0] for entry in first_parent}
@@ -326,7 +329,7 @@ class Judge:
         if kind == "task":
             origins = self.policy.settings("task-base")["from"]
             exclude += self.tips(origins, branch)
-        elif u.created and not self.merge_base:
+        elif not self.merge_base:  # commits on other branches were judged when they got there
             judged = [k for k in self.policy.kinds if k != "debug"] if kind != "debug" else list(self.policy.kinds)
             exclude += self.tips(judged, branch, before_only=True)
             if kind != "debug":  # badly named branches were judged by every other rule
