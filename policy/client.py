@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional
 
 from policy import report
 from policy.commitmsg import add_trailer, clean_message, commit_type, squash_record
@@ -54,10 +54,29 @@ class Here(NamedTuple):
         return f"refs/heads/{self.branch}" if self.branch else "HEAD"
 
 
-def here(policy_file: Optional[str] = None) -> Here:
-    """Two git processes: where we are, then HEAD and the policy in one cat-file --batch."""
-    git = Git()
+def locate(git: Git) -> tuple[str, str]:
+    """(git dir, top of the work tree). Git runs hooks at the top of the work tree, where `.git`
+    is the git directory or a `gitdir:` file (a worktree, a submodule): read without a process.
+    Anything else (GIT_DIR set, a run from elsewhere) asks git."""
+    top = os.getcwd()
+    dot = os.path.join(top, ".git")
+    if "GIT_DIR" not in os.environ and "GIT_WORK_TREE" not in os.environ:
+        git_dir: Optional[str] = dot if os.path.isdir(dot) else None
+        if git_dir is None and os.path.isfile(dot):
+            with open(dot, encoding="utf-8", errors="surrogateescape") as handle:
+                pointer = handle.read().strip()
+            if pointer.startswith("gitdir: "):
+                git_dir = os.path.normpath(os.path.join(top, pointer[len("gitdir: ") :]))
+        if git_dir and os.path.isfile(os.path.join(git_dir, "HEAD")):
+            return git_dir, top
     git_dir, top = decode(git.run("rev-parse", "--absolute-git-dir", "--show-toplevel")).splitlines()[:2]
+    return git_dir, top
+
+
+def here(policy_file: Optional[str] = None) -> Here:
+    """HEAD and the policy in one cat-file --batch: the only git process every hook needs."""
+    git = Git()
+    git_dir, top = locate(git)
     with open(os.path.join(git_dir, "HEAD"), encoding="utf-8", errors="surrogateescape") as handle:
         head_ref = handle.read().strip()
     branch = head_ref[len("ref: refs/heads/") :] if head_ref.startswith("ref: refs/heads/") else None
@@ -114,14 +133,19 @@ def pre_commit(args: Sequence[str]) -> int:
     if only and only not in CHECKS:
         print(f"branch-policy: --only takes one of {', '.join(CHECKS)}, not {only!r}", file=sys.stderr)
         return 2
-    return _guard(lambda: emit(judge_staged(here(opts.get("policy")), only), "commit"))
+    return _guard(lambda: _pre_commit(opts.get("policy"), only))
 
 
-def judge_staged(h: Here, only: Optional[str] = None) -> list[Violation]:
+def _pre_commit(policy_file: Optional[str], only: Optional[str]) -> int:
+    staged = Git().start_staged()  # runs while here() reads HEAD and the policy
+    return emit(judge_staged(here(policy_file), only, staged), "commit")
+
+
+def judge_staged(h: Here, only: Optional[str] = None, started: Optional[Callable[[], bytes]] = None) -> list[Violation]:
     from policy.rules import branch_name, debug_leak, main_direct_commit, task_scope
 
     p = h.policy
-    staged = h.git.staged()
+    staged = h.git.staged(started)
     sha = "0" * 40  # the commit does not exist yet
     draft = Commit(sha, "", (), "", tuple(staged))
     found: list[Violation] = []

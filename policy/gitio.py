@@ -13,7 +13,7 @@ import subprocess
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
-from typing import IO, NamedTuple, Optional
+from typing import IO, Callable, NamedTuple, Optional
 
 from policy.model import ZERO, Change, Commit, ObjectInfo
 
@@ -28,6 +28,8 @@ _CONFIG = (
 )  # fmt: skip
 _LOG_FORMAT = "--format=%x01%H %T %P%x00%B"
 _DIFF_FLAGS = ("--raw", "--no-abbrev", "--no-renames", "--no-ext-diff", "--no-textconv", "--no-relative")
+
+STAGED = ("diff", "--cached", "-z", *_DIFF_FLAGS)
 
 
 class GitError(Exception):
@@ -79,6 +81,22 @@ class Git:
             return self.run(*args)
         except GitError:
             return None
+
+    def background(self, *args: str) -> Callable[[], bytes]:
+        """Start git now; the returned function waits for it and gives its output (so that two
+        short git processes of a hook run at the same time)."""
+        self.processes += 1
+        proc = subprocess.Popen(
+            self._argv(args), cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+
+        def result() -> bytes:
+            out, err = proc.communicate()
+            if proc.returncode != 0:
+                raise GitError(f"git {' '.join(args[:3])} failed: {decode(err).strip()}")
+            return out
+
+        return result
 
     def _stream(self, args: Sequence[str], stdin_lines: Iterable[str]) -> Iterator[bytes]:
         """Start git now (so that it works while the caller does something else), feed it lines
@@ -182,11 +200,15 @@ class Git:
                 current = out.setdefault(token.decode(), [])
         return out
 
-    def staged(self) -> list[Change]:
-        """The index against HEAD (or against nothing on an unborn branch): the commit to be."""
-        out = self.run("diff", "--cached", "-z", *_DIFF_FLAGS)
+    def staged(self, started: Optional[Callable[[], bytes]] = None) -> list[Change]:
+        """The index against HEAD (or against nothing on an unborn branch): the commit to be.
+        `started`: the same command begun earlier with `start_staged`."""
+        out = started() if started else self.run(*STAGED)
         tokens = iter(out.split(b"\0"))
         return [_change(token, next(tokens, b"")) for token in tokens if token.startswith(b":")]
+
+    def start_staged(self) -> Callable[[], bytes]:
+        return self.background(*STAGED)
 
     def merge_tree(self, ours: str, theirs: str) -> tuple[Optional[str], bool]:
         """(tree of the real merge, clean?) via `git merge-tree --write-tree` (git >= 2.38)."""
