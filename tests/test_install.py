@@ -94,3 +94,24 @@ def test_native_squash_record(world: World) -> None:
     assert run(["git", "commit", "-m", "feat: release better"], repo.path).ok
     assert f"Squash-Merge: dev {repo.sha('dev')}" in repo.git("log", "-1", "--format=%B")
     assert repo.push("main").ok
+
+
+def test_hooks_in_a_worktree(world: World) -> None:
+    """In a `git worktree`, .git is a `gitdir:` file: the hooks find the worktree's own HEAD."""
+    repo = world.work
+    repo.commit("feat: start", {"tasks/main/config.yaml": config()})
+    install(repo)
+    repo.git("branch", "dev")
+    repo.git("worktree", "add", "-q", "-b", "feature-wt", str(world.root / "wt"), "dev")
+    wt = Repo(world.root / "wt")
+    assert (wt.path / ".git").is_file()
+    (wt.path / "w.py").write_text("w = 1\n")
+    wt.git("add", "w.py")
+    bad = run(["git", "commit", "-m", "no type"], wt.path)
+    assert not bad.ok and said(bad.out, "commit-message"), bad.out
+    assert run(["git", "commit", "-m", "feat: from a worktree"], wt.path).ok
+    wt.git("checkout", "-q", "-b", "scratch")
+    (wt.path / "s.py").write_text("s = 1\n")
+    wt.git("add", "s.py")
+    named = run(["git", "commit", "-m", "feat: on a bad branch name"], wt.path)
+    assert not named.ok and said(named.out, "branch-name") and "scratch" in named.out, named.out
