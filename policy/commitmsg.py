@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple, Optional
 
 _CONVENTIONAL = re.compile(r"\A(?P<type>[A-Za-z]+)(?:\((?P<scope>[^()\r\n]*)\))?(?P<bang>!)?: (?P<description>.*)\Z")
@@ -22,12 +23,15 @@ class Subject(NamedTuple):
 
 
 def subject_line(message: str) -> str:
-    for line in message.splitlines():
+    """The first non-blank line, as git splits lines: at "\n" only. (str.splitlines also splits
+    at VT, FF, FS, NEL, U+2028 ..., which would let a long subject pass as a short one.)"""
+    for line in message.split("\n"):
         if line.strip():
             return line.rstrip()
     return ""
 
 
+@lru_cache(maxsize=8)  # commit-message and task-type both ask, once each per commit
 def parse_subject(subject: str) -> Optional[Subject]:
     m = _CONVENTIONAL.match(subject)
     if not m:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policy.commitmsg import is_git_merge_message, parse_subject
+from policy.commitmsg import is_git_merge_message, parse_subject, subject_line
 from policy.config import Policy
 from policy.model import Commit, Violation
 from policy.rules._base import violation
@@ -10,19 +10,10 @@ from policy.rules._base import violation
 ID = "commit-message"
 
 
-def git_subject(message: str) -> str:
-    """The first non-blank line as git splits lines: at "\n" only. (str.splitlines also splits at
-    VT, FF, FS, NEL, U+2028 ..., which would let a long subject pass as a short one.)"""
-    for line in message.split("\n"):
-        if line.strip():
-            return line.rstrip()
-    return ""
-
-
 def problems(message: str, is_merge: bool, strict: bool, policy: Policy) -> list[str]:
     """What is wrong with a message ([] when it is fine). `strict`: merges must conform too."""
     settings = policy.settings(ID)
-    subject = git_subject(message)
+    subject = subject_line(message)
     if not subject:
         return ["the message is empty"]
     if is_merge and not strict and settings["allow_git_merge_messages"] and is_git_merge_message(subject):
