@@ -52,6 +52,8 @@ class Facts(Protocol):
     def commits(self, shas: Sequence[str], paths: bool = True) -> Iterator[Commit]: ...
     def first_parent(self, include: Sequence[str], exclude: Sequence[str]) -> list[tuple[str, ...]]: ...
     def reachable(self, candidates: Iterable[str], tips: Sequence[str]) -> set[str]: ...
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool: ...
+    def contained(self, candidate: str, tips: Sequence[str]) -> bool: ...
     def first_parent_paths(
         self, pairs: Sequence[tuple[str, str]], outside: Optional[str] = None
     ) -> dict[str, list[Change]]: ...
@@ -269,7 +271,7 @@ class Judge:
         if self.policy.judging_all:  # a malformed policy must never reach main: it would lock the server
             self.policy_files.append((u.ref, branch, u.new))
         if protected and not u.created and self.on("protected-ref"):
-            fast_forward = bool(self.facts.reachable([u.old], [u.new]))
+            fast_forward = self.facts.is_ancestor(u.old, u.new)
             self.add(protected_ref.check_branch(u, branch, fast_forward))
 
         if nothing_new:
@@ -465,6 +467,7 @@ class Judge:
         for i in kinds:
             kinds[i] |= tip_kinds[i]  # type: ignore[arg-type]
         refused = [i for i, m in enumerate(self.merges) if not kinds[i] & set(p.accepts(m.kind))]
+        refused = [i for i in refused if not self._confirm_source(self.merges[i], kinds[i])]
         if refused:
             rest = {i: sorted(set(p.kinds) - kinds[i] - set(first[i])) for i in refused}
             more = self._source_kinds([self.merges[i] for i in refused], {j: rest[i] for j, i in enumerate(refused)})
@@ -483,7 +486,21 @@ class Judge:
                 continue
             if m.kind in ("main", "dev") and self.on("task-type") and _task_merge(tip_kinds[i], kinds[i]):
                 source = next((n for n in names if self.kind(n) == "task"), "a task branch")
-                self.add(task_type.check_task_merge(m.commit, m.ref, m.branch, source, p))
+                found = task_type.check_task_merge(m.commit, m.ref, m.branch, source, p)
+                others = [k for k in ("dev", "feature", "hotfix") if p.has_kind(k)]
+                # a task tip is exact; found by containment, make sure dev & co. do not have it too
+                if found and (tip_kinds[i] or not self._confirm_source(m, kinds[i], others)):
+                    self.add(found)
+
+    def _confirm_source(self, m: _Merge, kinds: set[str], among: Optional[list[str]] = None) -> bool:
+        """Before a refusal rests on "no branch of these kinds has the merged commit" (the batched
+        rev-list can miss containment on clock skew), ask exactly, one kind at a time. Adds the
+        kinds found to `kinds`; True when one was found."""
+        for kind in among if among is not None else self.policy.accepts(m.kind):
+            if kind not in kinds and self.facts.contained(m.parent, self.tips([kind], m.branch)):
+                kinds.add(kind)
+        wanted = among if among is not None else self.policy.accepts(m.kind)
+        return bool(kinds & set(wanted))
 
     def _judge_squashes(self, info: dict[str, Optional[ObjectInfo]]) -> None:
         if not self.squashes:
@@ -515,6 +532,8 @@ class Judge:
                 continue
             accepted = p.accepts(s.kind)
             on_branch = bool(tip) and record.commit in contained.get(tip or "", set())
+            if tip and exists and not on_branch:  # confirm exactly (the batched answer can miss)
+                on_branch = self.facts.is_ancestor(record.commit, tip)
             tree, clean = (None, False)
             if source_kind in accepted and exists and on_branch:
                 tree, clean = self.facts.merge_tree(s.commit.parents[0], record.commit)
@@ -553,6 +572,7 @@ class Judge:
         if self.tags:
             mains = self.tips(["main"], "")
             on_main = self.facts.reachable({c for c in tag_commits.values() if c}, mains) if mains else set()
+            on_main |= {c for c in tag_commits.values() if c and c not in on_main and self.facts.contained(c, mains)}
             for t in self.tags:
                 tagged = tag_commits[t.obj]
                 self.add(version_tag.check(

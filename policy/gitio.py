@@ -165,7 +165,11 @@ class Git:
         return [tuple(line.split()) for line in out.decode().splitlines()]
 
     def reachable(self, candidates: Iterable[str], tips: Sequence[str]) -> set[str]:
-        """Which of `candidates` are reachable from (contained in) any of `tips`."""
+        """Which of `candidates` are reachable from (contained in) any of `tips`, for many at once.
+
+        A candidate returned is contained. One not returned may still be: rev-list's walk stops by
+        commit date, and commits dated before their parents (clock skew) can end it early. So a
+        refusal that rests on "not contained" is confirmed with `contained` or `is_ancestor`."""
         wanted = set(candidates)
         if not wanted or not tips:
             return set()
@@ -179,6 +183,25 @@ class Git:
         if rest:
             missing.update(s for s in (rest.decode(),) if s in wanted)
         return wanted - missing
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Exactly, whatever the commit dates (`merge-base --is-ancestor`)."""
+        self.processes += 1
+        proc = subprocess.run(
+            self._argv(["merge-base", "--is-ancestor", ancestor, descendant]),
+            cwd=self.cwd, env=self.env, capture_output=True,
+        )  # fmt: skip
+        if proc.returncode not in (0, 1):
+            raise GitError(f"git merge-base --is-ancestor failed: {decode(proc.stderr).strip()}")
+        return proc.returncode == 0
+
+    def contained(self, candidate: str, tips: Sequence[str]) -> bool:
+        """Exactly: whether any of `tips` contains `candidate`. The merge base of the candidate and
+        a (hypothetical) merge of all the tips is the candidate itself iff one of them has it."""
+        if not tips:
+            return False
+        out = self.run("merge-base", "--all", candidate, *tips, ok=(0, 1))
+        return candidate in out.decode().split()
 
     def first_parent_paths(
         self, pairs: Sequence[tuple[str, str]], outside: Optional[str] = None

@@ -89,3 +89,25 @@ def test_a_mirror_push_of_merged_branches_costs_no_walk_per_branch(world: World)
     assert judge.out == [], judge.out
     assert judge.commits_judged == 60  # 30 feature commits and 30 merges, each once
     assert isinstance(judge.facts, Git) and judge.facts.processes < 12, judge.facts.processes
+
+
+def test_clock_skew_does_not_turn_a_fast_forward_into_a_rewrite(world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Commits dated before their parents (a laptop's clock, an import) end rev-list's date-ordered
+    walk early; the refusals that rest on ancestry are confirmed with merge-base."""
+    repo = seed(world)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2001-01-01T00:00:00")
+    monkeypatch.setenv("GIT_AUTHOR_DATE", "2001-01-01T00:00:00")
+    repo.checkout("dev")
+    for i in range(8):
+        repo.commit(f"feat: skewed {i}", {f"src/s{i}.py": "s = 1\n"})
+    result = repo.push("dev")
+    assert result.ok, result.out  # dev's new tip descends from its old one: not protected-ref
+    repo.branch("feature-old-clock", "dev")
+    repo.commit("feat: from the past", {"src/p.py": "p = 1\n"})
+    assert repo.push("feature-old-clock").ok
+    repo.checkout("main")
+    repo.merge("dev", "feat: release the skewed work")
+    assert repo.push("main").ok  # dev's tip is on dev: merge-source proven
+    repo.checkout("dev")
+    repo.merge("feature-old-clock", "Merge branch 'feature-old-clock' into dev")
+    assert repo.push("dev").ok
