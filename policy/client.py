@@ -21,7 +21,7 @@ from typing import Callable, NamedTuple, Optional
 from policy import report
 from policy.commitmsg import add_trailer, clean_message, commit_type, squash_record
 from policy.config import Policy, PolicyError
-from policy.gitio import Git, GitError, decode
+from policy.gitio import CatFile, Git, GitError, decode
 from policy.loading import client_refs, from_objects, read_file, specs
 from policy.model import ZERO, Change, Commit, RefUpdate, Violation
 
@@ -33,6 +33,7 @@ class Here(NamedTuple):
     """The repository a hook runs in."""
 
     git: Git
+    objects: CatFile  # one cat-file for every object question of the hook
     git_dir: str
     top: str
     branch: Optional[str]  # None on a detached HEAD
@@ -81,9 +82,10 @@ def here(policy_file: Optional[str] = None) -> Here:
         head_ref = handle.read().strip()
     branch = head_ref[len("ref: refs/heads/") :] if head_ref.startswith("ref: refs/heads/") else None
     refs = client_refs(REMOTE)
-    found = git.read(["HEAD^{commit}", *([] if policy_file else specs(refs))])
+    objects = git.session()
+    found = objects.read(["HEAD^{commit}", *([] if policy_file else specs(refs))])
     policy = read_file(policy_file) if policy_file else from_objects(found, refs, top)
-    return Here(git, git_dir, top, branch, found.get("HEAD^{commit}") is not None, policy)
+    return Here(git, objects, git_dir, top, branch, found.get("HEAD^{commit}") is not None, policy)
 
 
 def emit(found: Sequence[Violation], what: str) -> int:
@@ -177,7 +179,7 @@ def _version_bump(h: Here, draft: Commit) -> list[Violation]:
     from policy.rules import version_bump
 
     cfg = h.policy.main_config
-    blobs = h.git.read([f"HEAD:{cfg}", draft.changes[0].blob])
+    blobs = h.objects.read([f"HEAD:{cfg}", draft.changes[0].blob])
     return [
         v._replace(commit="")
         for v in version_bump.check(draft, h.ref, blobs[f"HEAD:{cfg}"], blobs[draft.changes[0].blob], h.policy)
@@ -190,7 +192,7 @@ def _task_configs(h: Here, staged: list[Change]) -> list[Violation]:
     configs = [c for c in staged if not c.deleted and h.policy.is_task_config(c.path)]
     if not configs:
         return []
-    blobs = h.git.read(c.blob for c in configs)
+    blobs = h.objects.read(c.blob for c in configs)
     found: list[Violation] = []
     for change in configs:
         content = blobs.get(change.blob)
@@ -206,7 +208,7 @@ def _large_files(h: Here, staged: list[Change]) -> list[Violation]:
     candidates = [c for c in staged if large_file.needs_size(c, p)]
     found = [v for c in candidates if (v := large_file.check_suffix(c, h.ref, "", p))]
     flagged = {v.path for v in found}
-    sizes = h.git.sizes(c.blob for c in candidates if c.path not in flagged) if candidates else {}
+    sizes = h.objects.sizes(c.blob for c in candidates if c.path not in flagged) if candidates else {}
     for change in candidates:
         if change.path not in flagged:
             v = large_file.check_size(change.path, sizes.get(change.blob, 0), h.ref, "", p)

@@ -293,10 +293,66 @@ class Git:
     def sizes(self, blobs: Iterable[str]) -> dict[str, int]:
         return {sha: info.size for sha, info in self.object_info(blobs).items() if info}
 
+    def session(self) -> CatFile:
+        """One `cat-file --batch-command` for a short-lived hook: every object question it has,
+        contents and sizes, asked in turns of one process."""
+        self.processes += 1
+        return CatFile(self._argv(["cat-file", "--batch-command", "--buffer"]), self)
+
     def size_probe(self, limit: int) -> SizeProbe:
         """A `cat-file --batch-check` that runs beside a walk: blobs go in as they are found."""
         self.processes += 1
         return SizeProbe(self._argv(["cat-file", "--batch-check=%(objectname) %(objectsize)", "--buffer"]), self, limit)
+
+
+class CatFile:
+    """`git cat-file --batch-command` kept open: `read` and `sizes` as many times as needed."""
+
+    def __init__(self, argv: list[str], git: Git) -> None:
+        self._proc = subprocess.Popen(
+            argv, cwd=git.cwd, env=git.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+
+    def _ask(self, command: str, specs: list[str]) -> None:
+        assert self._proc.stdin
+        self._proc.stdin.write(encode("".join(f"{command} {spec}\n" for spec in specs) + "flush\n"))
+        self._proc.stdin.flush()
+
+    def read(self, specs: Iterable[str]) -> dict[str, Optional[bytes]]:
+        wanted = list(dict.fromkeys(specs))
+        if not wanted:
+            return {}
+        self._ask("contents", wanted)
+        out = self._proc.stdout
+        assert out
+        result: dict[str, Optional[bytes]] = {}
+        for spec in wanted:
+            header = out.readline().split()
+            if len(header) != 3 or header[1] == b"missing":
+                result[spec] = None
+                continue
+            result[spec] = out.read(int(header[2]))
+            out.read(1)  # the newline after the contents
+        return result
+
+    def sizes(self, blobs: Iterable[str]) -> dict[str, int]:
+        wanted = list(dict.fromkeys(blobs))
+        if not wanted:
+            return {}
+        self._ask("info", wanted)
+        out = self._proc.stdout
+        assert out
+        result: dict[str, int] = {}
+        for spec in wanted:
+            header = out.readline().split()
+            if len(header) == 3 and header[1] != b"missing":
+                result[spec] = int(header[2])
+        return result
+
+    def close(self) -> None:
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        self._proc.wait()
 
 
 class SizeProbe:
