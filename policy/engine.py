@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import chain
 from typing import NamedTuple, Optional, Protocol
 
 from policy.commitmsg import SquashRecord, commit_type, has_trailer_key, squash_record
@@ -185,13 +184,6 @@ class Judge:
                 self._by_kind[(self.kind(name), pushed)].append((name, sha))
                 self._by_tip[sha].add(name)
         self._tips_cache: dict[tuple[tuple[str, ...], str, bool], list[str]] = {}
-
-    def _all_branches(self, exclude: str) -> Iterator[tuple[str, str]]:
-        """Branches before the push plus the new tips of this push (a commit is 'on a branch'
-        if either has it), except `exclude` itself."""
-        for name, sha in chain(self.state.branches.items(), self.pushed.items()):
-            if name != exclude:
-                yield name, sha
 
     def tips(self, kinds: Iterable[str], exclude: str, before_only: bool = False) -> list[str]:
         """Tips of the branches of these kinds (before the push, and in it unless `before_only`),
@@ -473,11 +465,12 @@ class Judge:
             more = self._source_kinds([self.merges[i] for i in refused], {j: rest[i] for j, i in enumerate(refused)})
             for j, i in enumerate(refused):
                 kinds[i] |= more[j]
+        refusals = set(refused)
         for i, m in enumerate(self.merges):
             accepted = p.accepts(m.kind)
             names = self.names_at(m.parent, m.branch)
             desc = ", ".join(names[:3]) if names else _kinds_desc(kinds[i])
-            if i in refused:
+            if i in refusals:
                 if kinds[i] and kinds[i] <= {"debug"} and m.kind != "debug":
                     if self.on("debug-leak"):
                         self.add(debug_leak.check_merge(m.ref, m.commit.sha, m.parent, desc, m.branch))
