@@ -229,9 +229,7 @@ class Judge:
     def _nothing_new(self, late: list[tuple[RefUpdate, str]]) -> set[str]:
         """Tips of new branches whose every commit is already judged: for a task branch, on main
         or another task branch; for the others, on a non-debug branch (before or walked)."""
-        kinds = self.policy.kinds
-        judged = self.tips([k for k in kinds if k != "debug"], "", before_only=True)
-        judged += [sha for name, sha in self.state.branches.items() if self.kind(name) is None]
+        judged = self._judged_before("", None)
         judged += [tip for name, tip in self.walked.items() if self.kind(name) != "debug"]
         others = {u.new for u, b in late if self.kind(b) != "task"}
         tasks = {u.new for u, b in late if self.kind(b) == "task"}
@@ -324,13 +322,17 @@ class Judge:
             origins = self.policy.settings("task-base")["from"]
             exclude += self.tips(origins, branch)
         elif not self.merge_base:  # commits on other branches were judged when they got there
-            judged = [k for k in self.policy.kinds if k != "debug"] if kind != "debug" else list(self.policy.kinds)
-            exclude += self.tips(judged, branch, before_only=True)
-            if kind != "debug":  # badly named branches were judged by every other rule
-                exclude += [
-                    sha for name, sha in self.state.branches.items() if name != branch and self.kind(name) is None
-                ]
+            exclude += self._judged_before(branch, kind)
         return sorted(set(exclude))
+
+    def _judged_before(self, branch: str, kind: Optional[str]) -> list[str]:
+        """Tips (before the push, other than `branch`) whose commits count as judged for a branch
+        of `kind`: every branch for a debug one; for the others, every branch but debug ones
+        (badly named branches were judged by every other rule)."""
+        if kind == "debug":
+            return self.tips(self.policy.kinds, branch, before_only=True)
+        tips = self.tips([k for k in self.policy.kinds if k != "debug"], branch, before_only=True)
+        return tips + [sha for name, sha in self.state.branches.items() if name != branch and self.kind(name) is None]
 
     def _commit(self, c: Commit, ref: str, branch: str, kind: Optional[str], strict: bool) -> None:
         """Rules that judge one landing commit by itself."""
@@ -489,18 +491,16 @@ class Judge:
         """Before a refusal rests on "no branch of these kinds has the merged commit" (the batched
         rev-list can miss containment on clock skew), ask exactly, one kind at a time. Adds the
         kinds found to `kinds`; True when one was found."""
-        for kind in among if among is not None else self.policy.accepts(m.kind):
+        wanted = self.policy.accepts(m.kind) if among is None else among
+        for kind in wanted:
             if kind not in kinds and self.facts.contained(m.parent, self.tips([kind], m.branch)):
                 kinds.add(kind)
-        wanted = among if among is not None else self.policy.accepts(m.kind)
         return bool(kinds & set(wanted))
 
     def _judge_squashes(self, info: dict[str, Optional[ObjectInfo]]) -> None:
         if not self.squashes:
             return
         p = self.policy
-        checks = []
-        queries: dict[tuple[str, str], set[str]] = defaultdict(set)
         for s in self.squashes:
             record = s.record
             source_kind = self.kind(record.branch)
@@ -510,11 +510,6 @@ class Judge:
                 else self.pushed.get(record.branch, self.state.branches.get(record.branch))
             )
             exists = _type(info, record.commit) == "commit"
-            checks.append((s, record, source_kind, tip, exists))
-            if tip and exists:
-                queries[(tip, "")].add(record.commit)
-        contained = {tip: self.facts.reachable(c, [tip]) for (tip, _), c in queries.items()}
-        for s, record, source_kind, tip, exists in checks:
             if source_kind == "debug" and s.kind != "debug":
                 if self.on("debug-leak"):
                     self.add(
@@ -524,9 +519,7 @@ class Judge:
                     )
                 continue
             accepted = p.accepts(s.kind)
-            on_branch = bool(tip) and record.commit in contained.get(tip or "", set())
-            if tip and exists and not on_branch:  # confirm exactly (the batched answer can miss)
-                on_branch = self.facts.is_ancestor(record.commit, tip)
+            on_branch = bool(tip and exists and self.facts.is_ancestor(record.commit, tip))
             tree, clean = (None, False)
             if source_kind in accepted and exists and on_branch:
                 tree, clean = self.facts.merge_tree(s.commit.parents[0], record.commit)
@@ -564,8 +557,7 @@ class Judge:
                 self.add(task_config.check(content, path, ref, commit, p))
         if self.tags:
             mains = self.tips(["main"], "")
-            on_main = self.facts.reachable({c for c in tag_commits.values() if c}, mains) if mains else set()
-            on_main |= {c for c in tag_commits.values() if c and c not in on_main and self.facts.contained(c, mains)}
+            on_main = {c for c in set(tag_commits.values()) if c and self.facts.contained(c, mains)}
             for t in self.tags:
                 tagged = tag_commits[t.obj]
                 self.add(version_tag.check(
