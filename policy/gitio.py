@@ -258,44 +258,18 @@ class Git:
 
     # -- objects -----------------------------------------------------------------------------
     def object_info(self, specs: Iterable[str]) -> dict[str, Optional[ObjectInfo]]:
-        """`cat-file --batch-check` for many objects (`sha` or `rev:path`) in one process."""
-        wanted = list(dict.fromkeys(specs))
-        if not wanted:
-            return {}
-        out = b"".join(self._stream(["cat-file", "--batch-check", "--buffer"], wanted))
-        result: dict[str, Optional[ObjectInfo]] = {}
-        for spec, line in zip(wanted, out.split(b"\n")):
-            fields = line.split()
-            ok = len(fields) == 3 and fields[1] != b"missing"
-            result[spec] = ObjectInfo(fields[0].decode(), fields[1].decode(), int(fields[2])) if ok else None
-        return result
+        """Type and size of many objects (`sha` or `rev:path`) in one process."""
+        with self.session() as objects:
+            return objects.info(specs)
 
     def read(self, specs: Iterable[str]) -> dict[str, Optional[bytes]]:
-        """`cat-file --batch`: the contents of many blobs (`sha` or `rev:path`) in one process."""
-        wanted = list(dict.fromkeys(specs))
-        if not wanted:
-            return {}
-        data = b"".join(self._stream(["cat-file", "--batch", "--buffer"], wanted))
-        result: dict[str, Optional[bytes]] = {}
-        pos = 0
-        for spec in wanted:
-            end = data.index(b"\n", pos)
-            header = data[pos:end].split()
-            pos = end + 1
-            if len(header) != 3 or header[1] == b"missing":
-                result[spec] = None
-                continue
-            size = int(header[2])
-            result[spec] = data[pos : pos + size]
-            pos += size + 1
-        return result
-
-    def sizes(self, blobs: Iterable[str]) -> dict[str, int]:
-        return {sha: info.size for sha, info in self.object_info(blobs).items() if info}
+        """The contents of many objects (`sha` or `rev:path`) in one process."""
+        with self.session() as objects:
+            return objects.read(specs)
 
     def session(self) -> CatFile:
-        """One `cat-file --batch-command` for a short-lived hook: every object question it has,
-        contents and sizes, asked in turns of one process."""
+        """One `cat-file --batch-command`, kept open for as many questions as the caller has: a
+        hook asks for HEAD and the policy first, sizes and contents of staged blobs later."""
         self.processes += 1
         return CatFile(self._argv(["cat-file", "--batch-command", "--buffer"]), self)
 
@@ -306,52 +280,79 @@ class Git:
 
 
 class CatFile:
-    """`git cat-file --batch-command` kept open: `read` and `sizes` as many times as needed."""
+    """`git cat-file --batch-command`: `info`, `sizes` and `read`, in turns, on one process.
+    Requests are written from a thread, so a batch of any size cannot block on a full pipe."""
 
     def __init__(self, argv: list[str], git: Git) -> None:
         self._proc = subprocess.Popen(
-            argv, cwd=git.cwd, env=git.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+            argv, cwd=git.cwd, env=git.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
 
-    def _ask(self, command: str, specs: list[str]) -> None:
-        assert self._proc.stdin
-        self._proc.stdin.write(encode("".join(f"{command} {spec}\n" for spec in specs) + "flush\n"))
-        self._proc.stdin.flush()
+    def __enter__(self) -> CatFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _ask(self, command: str, specs: list[str]) -> threading.Thread:
+        stdin = self._proc.stdin
+        assert stdin
+        payload = encode("".join(f"{command} {spec}\n" for spec in specs) + "flush\n")
+
+        def write() -> None:
+            with contextlib.suppress(BrokenPipeError):
+                stdin.write(payload)
+                stdin.flush()
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        return writer
+
+    def _header(self) -> Optional[ObjectInfo]:
+        """One response line: `<sha> <type> <size>`, or `<spec> missing` (or ambiguous)."""
+        assert self._proc.stdout
+        line = self._proc.stdout.readline()
+        if not line:
+            raise GitError(
+                f"git cat-file stopped: {decode(self._proc.stderr.read() if self._proc.stderr else b'').strip()}"
+            )
+        fields = line.split()
+        if len(fields) != 3 or not fields[2].isdigit():
+            return None
+        return ObjectInfo(fields[0].decode(), fields[1].decode(), int(fields[2]))
+
+    def info(self, specs: Iterable[str]) -> dict[str, Optional[ObjectInfo]]:
+        wanted = list(dict.fromkeys(specs))
+        if not wanted:
+            return {}
+        writer = self._ask("info", wanted)
+        result = {spec: self._header() for spec in wanted}
+        writer.join()
+        return result
+
+    def sizes(self, blobs: Iterable[str]) -> dict[str, int]:
+        return {sha: found.size for sha, found in self.info(blobs).items() if found}
 
     def read(self, specs: Iterable[str]) -> dict[str, Optional[bytes]]:
         wanted = list(dict.fromkeys(specs))
         if not wanted:
             return {}
-        self._ask("contents", wanted)
+        writer = self._ask("contents", wanted)
         out = self._proc.stdout
         assert out
         result: dict[str, Optional[bytes]] = {}
         for spec in wanted:
-            header = out.readline().split()
-            if len(header) != 3 or header[1] == b"missing":
-                result[spec] = None
-                continue
-            result[spec] = out.read(int(header[2]))
-            out.read(1)  # the newline after the contents
-        return result
-
-    def sizes(self, blobs: Iterable[str]) -> dict[str, int]:
-        wanted = list(dict.fromkeys(blobs))
-        if not wanted:
-            return {}
-        self._ask("info", wanted)
-        out = self._proc.stdout
-        assert out
-        result: dict[str, int] = {}
-        for spec in wanted:
-            header = out.readline().split()
-            if len(header) == 3 and header[1] != b"missing":
-                result[spec] = int(header[2])
+            found = self._header()
+            result[spec] = None if found is None else out.read(found.size)
+            if found is not None:
+                out.read(1)  # the newline after the contents
+        writer.join()
         return result
 
     def close(self) -> None:
         if self._proc.stdin:
-            self._proc.stdin.close()
+            with contextlib.suppress(BrokenPipeError):
+                self._proc.stdin.close()
         self._proc.wait()
 
 
