@@ -393,6 +393,15 @@ def _find(top: dict[str, _Node], path: tuple[str, ...]) -> _Node:
     return node
 
 
+def parse_policy_bytes(data: bytes, source: str) -> Policy:
+    """A policy file as stored (a blob, a file): UTF-8 text, else a PolicyError naming `source`."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PolicyError(f"{source}: the policy file is not UTF-8 text") from None
+    return parse_policy_text(text, source)
+
+
 def parse_policy_text(text: str, source: str) -> Policy:
     import yaml
 

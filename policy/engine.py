@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple, Optional, Protocol
 
 from policy.commitmsg import SquashRecord, commit_type, has_trailer_key, squash_record
-from policy.config import POLICY_FILE, RULE_IDS, Policy, PolicyError, parse_policy_text
+from policy.config import POLICY_FILE, RULE_IDS, Policy, PolicyError, parse_policy_bytes
 from policy.model import Change, Commit, ObjectInfo, RefUpdate, Violation, branch_name, tag_name
 from policy.rules import (
     branch_name as r_branch_name,
@@ -576,10 +576,8 @@ class Judge:
                 continue
             if content not in checked:
                 try:
-                    parse_policy_text(content.decode("utf-8"), f"{branch}:{POLICY_FILE}")
+                    parse_policy_bytes(content, f"{branch}:{POLICY_FILE}")
                     checked[content] = None
-                except UnicodeDecodeError:
-                    checked[content] = f"{branch}:{POLICY_FILE}: the policy file is not UTF-8 text"
                 except PolicyError as exc:
                     checked[content] = str(exc)
             problem = checked[content]

@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 from typing import Optional
 
-from policy.config import POLICY_FILE, Policy, PolicyError, parse_policy_text
+from policy.config import POLICY_FILE, Policy, PolicyError, parse_policy_bytes
 from policy.gitio import Git
 
 ENV_FILE = "BRANCH_POLICY_FILE"
@@ -19,13 +19,11 @@ ENV_FILE = "BRANCH_POLICY_FILE"
 
 def read_file(path: str) -> Policy:
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read the policy file: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise PolicyError(f"{path}: the policy file is not UTF-8 text") from None
-    return parse_policy_text(text, path)
+    return parse_policy_bytes(data, path)
 
 
 def specs(refs: Sequence[str]) -> list[str]:
@@ -40,13 +38,7 @@ def from_objects(found: dict[str, Optional[bytes]], refs: Sequence[str], worktre
         if found.get(f"{ref}^{{commit}}") is None:
             continue
         blob = found.get(f"{ref}:{POLICY_FILE}")
-        if blob is None:
-            return Policy.defaults()
-        try:
-            text = blob.decode("utf-8")
-        except UnicodeDecodeError:
-            raise PolicyError(f"{_short(ref)}:{POLICY_FILE}: the policy file is not UTF-8 text") from None
-        return parse_policy_text(text, f"{_short(ref)}:{POLICY_FILE}")
+        return Policy.defaults() if blob is None else parse_policy_bytes(blob, f"{_short(ref)}:{POLICY_FILE}")
     if worktree and os.path.exists(os.path.join(worktree, POLICY_FILE)):
         return read_file(os.path.join(worktree, POLICY_FILE))
     return Policy.defaults()
