@@ -74,9 +74,9 @@ def locate(git: Git) -> tuple[str, str]:
     return git_dir, top
 
 
-def here(policy_file: Optional[str] = None) -> Here:
+def here(policy_file: Optional[str] = None, git: Optional[Git] = None) -> Here:
     """HEAD and the policy in one cat-file --batch: the only git process every hook needs."""
-    git = Git()
+    git = git or Git()
     git_dir, top = locate(git)
     with open(os.path.join(git_dir, "HEAD"), encoding="utf-8", errors="surrogateescape") as handle:
         head_ref = handle.read().strip()
@@ -139,8 +139,9 @@ def pre_commit(args: Sequence[str]) -> int:
 
 
 def _pre_commit(policy_file: Optional[str], only: Optional[str]) -> int:
-    staged = Git().start_staged()  # runs while here() reads HEAD and the policy
-    return emit(judge_staged(here(policy_file), only, staged), "commit")
+    git = Git()
+    staged = git.start_staged()  # runs while here() reads HEAD and the policy
+    return emit(judge_staged(here(policy_file, git), only, staged), "commit")
 
 
 def judge_staged(h: Here, only: Optional[str] = None, started: Optional[Callable[[], bytes]] = None) -> list[Violation]:
@@ -357,9 +358,9 @@ def squash_source(h: Here) -> Optional[tuple[str, str]]:
     except OSError:
         return None
     tip = next((line.split()[1] for line in lines if line.startswith("commit ") and len(line.split()) >= 2), None)
-    if tip is None or h.git.resolve(tip) is None:
+    tip = h.git.resolve(tip) if tip else None
+    if tip is None:
         return None
-    tip = h.git.resolve(tip) or tip
     out = decode(
         h.git.run("for-each-ref", "--points-at", tip, "--format=%(refname)", f"refs/remotes/{REMOTE}/", "refs/heads/")
     )
