@@ -76,7 +76,8 @@ class Workspace:
         return clone_state(self.git, self.remote)
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
-        return bool(self.git.reachable([ancestor], [descendant]))
+        """Exactly (merge-base), whatever the commit dates; False when there is no descendant."""
+        return bool(descendant) and self.git.is_ancestor(ancestor, descendant)
 
     # -- branch kinds ---------------------------------------------------------------------------
     def branch_of_kind(self, kind: str) -> Optional[str]:
