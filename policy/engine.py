@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from typing import NamedTuple, Optional, Protocol
+from typing import NamedTuple, Optional, Protocol, TypeVar
 
 from policy.commitmsg import SquashRecord, commit_type, has_trailer_key, squash_record
 from policy.config import POLICY_FILE, RULE_IDS, Policy, PolicyError, parse_policy_bytes
@@ -53,21 +53,25 @@ class Facts(Protocol):
     def reachable(self, candidates: Iterable[str], tips: Sequence[str]) -> set[str]: ...
     def is_ancestor(self, ancestor: str, descendant: str) -> bool: ...
     def contained(self, candidate: str, tips: Sequence[str]) -> bool: ...
-    def first_parent_paths(
-        self, pairs: Sequence[tuple[str, str]], outside: Optional[str] = None
-    ) -> dict[str, list[Change]]: ...
     def merge_tree(self, ours: str, theirs: str) -> tuple[Optional[str], bool]: ...
     def changed_lines(self, base: str, tip: str) -> int: ...
     def object_info(self, specs: Iterable[str]) -> dict[str, Optional[ObjectInfo]]: ...
     def read(self, specs: Iterable[str]) -> dict[str, Optional[bytes]]: ...
-    def size_probe(self, limit: int) -> SizeProbe: ...
+    # Feeds: questions asked while the walk goes on, answered by git on the other core.
+    def size_feed(self, limit: int) -> Feed[str, dict[str, int]]: ...  # blob -> size, if over limit
+    def contents_feed(self) -> Feed[str, dict[str, Optional[bytes]]]: ...  # spec -> contents
+    def paths_feed(self, outside: Optional[str] = None) -> Feed[tuple[str, str], dict[str, list[Change]]]: ...
 
 
-class SizeProbe(Protocol):
-    """Blob sizes asked during the walk (see policy.gitio.SizeProbe)."""
+K = TypeVar("K", contravariant=True)
+R = TypeVar("R", covariant=True)
 
-    def add(self, blob: str) -> None: ...
-    def result(self) -> dict[str, int]: ...
+
+class Feed(Protocol[K, R]):
+    """Items go in during the walk; result() waits for git's answer (see policy.gitio.Feed)."""
+
+    def add(self, item: K) -> None: ...
+    def result(self) -> R: ...
 
 
 class RepoState(NamedTuple):
@@ -146,7 +150,11 @@ class Judge:
         self.tags: list[_Tag] = []
         self.configs: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
         self.sized: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
-        self.probe: Optional[SizeProbe] = None  # their sizes, asked while the walk goes on
+        # asked while the walk goes on: sizes of `sized`, contents of `configs`, the first-parent
+        # paths of `task_merges`
+        self.sizes: Optional[Feed[str, dict[str, int]]] = None
+        self.contents: Optional[Feed[str, dict[str, Optional[bytes]]]] = None
+        self.merge_paths: Optional[Feed[tuple[str, str], dict[str, list[Change]]]] = None
         self.walked: dict[str, str] = {}  # branch -> tip whose walk is done, in this push
         self._merge_keys: set[tuple[str, str, str]] = set()
         self._task_merge_shas: set[str] = set()
@@ -343,6 +351,9 @@ class Judge:
                 if commit_type(c.message) == task_type.task_type(p) and c.sha not in self._task_merge_shas:
                     self._task_merge_shas.add(c.sha)
                     self.task_merges.append((ref, c))
+                    if self.merge_paths is None:  # only what breaks the rule: paths outside tasks/
+                        self.merge_paths = self.facts.paths_feed(outside=p.tasks_dir)
+                    self.merge_paths.add((c.sha, c.parents[0]))
             else:
                 self.add(task_type.check_paths(c, ref, c.changes, p))
         if kind == "task" and self.on("task-scope"):
@@ -361,11 +372,14 @@ class Judge:
                 if suffix:
                     self.add([suffix])
                 sized[change.blob] = (ref, c.sha, change.path)
-                if self.probe is None:
-                    self.probe = self.facts.size_probe(p.max_bytes)
-                self.probe.add(change.blob)
-            if configs and p.is_task_config(change.path):
-                self.configs.setdefault(change.blob, (ref, c.sha, change.path))
+                if self.sizes is None:
+                    self.sizes = self.facts.size_feed(p.max_bytes)
+                self.sizes.add(change.blob)
+            if configs and change.blob not in self.configs and p.is_task_config(change.path):
+                self.configs[change.blob] = (ref, c.sha, change.path)
+                if self.contents is None:
+                    self.contents = self.facts.contents_feed()
+                self.contents.add(change.blob)
 
     def _made_on(self, c: Commit, ref: str, branch: str, kind: Optional[str], bootstrap: bool) -> None:
         """Rules about commits made on this branch (its first-parent line)."""
@@ -541,9 +555,14 @@ class Judge:
         specs = [f"{c.parents[0]}:{cfg}" for _, c in self.bumps] + [f"{c.sha}:{cfg}" for _, c in self.bumps]
         specs += [f"{base}:{cfg}" for _, _, base in self.bases]
         specs += [f"{commit}:{cfg}" for commit in tag_commits.values() if commit]
-        specs += list(self.configs)
         specs += [f"{tip}:{POLICY_FILE}" for _, _, tip in self.policy_files]
-        blobs = self.facts.read(specs)
+        blobs: dict[str, Optional[bytes]] = {}
+        if specs or self.contents is not None:
+            if self.contents is None:
+                self.contents = self.facts.contents_feed()
+            for spec in dict.fromkeys(specs):
+                self.contents.add(spec)
+            blobs = self.contents.result()  # the task configs, asked during the walk, and these
         self._judge_policy_files(blobs)
         for ref, c in self.bumps:
             self.add(version_bump.check(c, ref, blobs.get(f"{c.parents[0]}:{cfg}"), blobs.get(f"{c.sha}:{cfg}"), p))
@@ -589,17 +608,16 @@ class Judge:
                 )])  # fmt: skip
 
     def _judge_sizes(self) -> None:
-        if self.probe is None:
+        if self.sizes is None:
             return
-        for blob, size in self.probe.result().items():
+        for blob, size in self.sizes.result().items():
             ref, commit, path = self.sized[blob]
             self.add([large_file.check_size(path, size, ref, commit, self.policy)])
 
     def _judge_task_merge_paths(self) -> None:
-        if not self.task_merges:
+        if self.merge_paths is None:
             return
-        pairs = [(c.sha, c.parents[0]) for _, c in self.task_merges]
-        paths = self.facts.first_parent_paths(pairs, outside=self.policy.tasks_dir)  # only what breaks the rule
+        paths = self.merge_paths.result()
         for ref, c in self.task_merges:
             self.add(task_type.check_paths(c, ref, paths.get(c.sha, []), self.policy))
 
