@@ -25,10 +25,15 @@ class Subject(NamedTuple):
 def subject_line(message: str) -> str:
     """The first non-blank line, as git splits lines: at "\n" only. (str.splitlines also splits
     at VT, FF, FS, NEL, U+2028 ..., which would let a long subject pass as a short one.)"""
-    for line in message.split("\n"):
+    start = 0
+    while True:  # without splitting the whole message: this runs for every commit of a range
+        end = message.find("\n", start)
+        line = message[start:] if end < 0 else message[start:end]
         if line.strip():
             return line.rstrip()
-    return ""
+        if end < 0:
+            return ""
+        start = end + 1
 
 
 @lru_cache(maxsize=8)  # commit-message and task-type both ask, once each per commit

@@ -17,7 +17,7 @@ Which commits are judged for a ref update (old -> new):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple, Optional, Protocol, TypeVar
 
 from policy.commitmsg import SquashRecord, commit_type, has_trailer_key, squash_record
@@ -59,7 +59,9 @@ class Facts(Protocol):
     def read(self, specs: Iterable[str]) -> dict[str, Optional[bytes]]: ...
     # Feeds: questions asked while the walk goes on, answered by git on the other core.
     def size_feed(self, limit: int) -> Feed[str, dict[str, int]]: ...  # blob -> size, if over limit
-    def contents_feed(self) -> Feed[str, dict[str, Optional[bytes]]]: ...  # spec -> contents
+    def contents_feed(  # spec -> contents; each(spec, contents) as they arrive
+        self, each: Optional[Callable[[str, bytes], object]] = None
+    ) -> Feed[str, dict[str, Optional[bytes]]]: ...
     def paths_feed(self, outside: Optional[str] = None) -> Feed[tuple[str, str], dict[str, list[Change]]]: ...
 
 
@@ -149,6 +151,7 @@ class Judge:
         self.bases: list[tuple[str, str, str]] = []  # ref, branch, base commit
         self.tags: list[_Tag] = []
         self.configs: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
+        self.config_problems: dict[str, list[str]] = {}  # blob -> what is wrong, parsed as it arrives
         self.sized: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
         # asked while the walk goes on: sizes of `sized`, contents of `configs`, the first-parent
         # paths of `task_merges`
@@ -378,7 +381,7 @@ class Judge:
             if configs and change.blob not in self.configs and p.is_task_config(change.path):
                 self.configs[change.blob] = (ref, c.sha, change.path)
                 if self.contents is None:
-                    self.contents = self.facts.contents_feed()
+                    self.contents = self.facts.contents_feed(self._arrived)
                 self.contents.add(change.blob)
 
     def _made_on(self, c: Commit, ref: str, branch: str, kind: Optional[str], bootstrap: bool) -> None:
@@ -559,7 +562,7 @@ class Judge:
         blobs: dict[str, Optional[bytes]] = {}
         if specs or self.contents is not None:
             if self.contents is None:
-                self.contents = self.facts.contents_feed()
+                self.contents = self.facts.contents_feed(self._arrived)
             for spec in dict.fromkeys(specs):
                 self.contents.add(spec)
             blobs = self.contents.result()  # the task configs, asked during the walk, and these
@@ -570,9 +573,8 @@ class Judge:
             version = version_bump.read_version(blobs.get(f"{base}:{cfg}"), p.version_key)
             self.add(task_base.check(ref, branch, base, version, p))
         for blob, (ref, commit, path) in self.configs.items():
-            content = blobs.get(blob)
-            if content is not None:
-                self.add(task_config.check(content, path, ref, commit, p))
+            if blob in self.config_problems:
+                self.add(task_config.report(self.config_problems[blob], path, ref, commit, p))
         if self.tags:
             mains = self.tips(["main"], "")
             on_main = {c for c in set(tag_commits.values()) if c and self.facts.contained(c, mains)}
@@ -585,6 +587,12 @@ class Judge:
                     config_version=version_bump.read_version(blobs.get(f"{tagged}:{cfg}"), p.version_key),
                     policy=p,
                 ))  # fmt: skip
+
+    def _arrived(self, spec: str, content: bytes) -> None:
+        """A task config's contents, read during the walk, are parsed then too (on the feed's
+        thread: the walk mostly waits for git)."""
+        if spec in self.configs:
+            self.config_problems[spec] = task_config.problems(content, self.policy)
 
     def _judge_policy_files(self, blobs: dict[str, Optional[bytes]]) -> None:
         """The policy file a branch carries parses (the check `policy-file`, always on)."""

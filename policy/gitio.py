@@ -278,8 +278,12 @@ class Git:
         argv = self._argv(["cat-file", "--batch-check=%(objectname) %(objectsize)", "--buffer"])
         return Feed(argv, self, str, _big_sizes(limit), every=4096)
 
-    def contents_feed(self) -> Feed[str, dict[str, Optional[bytes]]]:
-        """Fed specs (`sha` or `rev:path`, one line each): their contents (None when missing)."""
+    def contents_feed(
+        self, each: Optional[Callable[[str, bytes], object]] = None
+    ) -> Feed[str, dict[str, Optional[bytes]]]:
+        """Fed specs (`sha` or `rev:path`, one line each): their contents (None when missing).
+        `each(spec, contents)` runs on the feed's thread as each one arrives (to parse them while
+        the walk goes on)."""
         self.processes += 1
         specs: list[str] = []
 
@@ -287,7 +291,7 @@ class Git:
             specs.append(spec)
             return spec
 
-        return Feed(self._argv(["cat-file", "--batch", "--buffer"]), self, line, _contents(specs))
+        return Feed(self._argv(["cat-file", "--batch", "--buffer"]), self, line, _contents(specs, each))
 
 
 class CatFile:
@@ -446,9 +450,11 @@ def _big_sizes(limit: int) -> Callable[[IO[bytes]], dict[str, int]]:
     return drain
 
 
-def _contents(specs: list[str]) -> Callable[[IO[bytes]], dict[str, Optional[bytes]]]:
+def _contents(
+    specs: list[str], each: Optional[Callable[[str, bytes], object]]
+) -> Callable[[IO[bytes]], dict[str, Optional[bytes]]]:
     """Drain `cat-file --batch`: for each spec asked, in order, `<sha> <type> <size>` and the
-    contents, or `<spec> missing` (None)."""
+    contents, or `<spec> missing` (None). `each(spec, contents)` runs as each one arrives."""
 
     def drain(out: IO[bytes]) -> dict[str, Optional[bytes]]:
         found: dict[str, Optional[bytes]] = {}
@@ -460,8 +466,10 @@ def _contents(specs: list[str]) -> Callable[[IO[bytes]], dict[str, Optional[byte
             if len(fields) != 3 or not fields[2].isdigit():
                 found[spec] = None
                 continue
-            found[spec] = out.read(int(fields[2]))
+            found[spec] = content = out.read(int(fields[2]))
             out.read(1)  # the newline after the contents
+            if each is not None:
+                each(spec, content)
         return found
 
     return drain

@@ -80,7 +80,11 @@ def problems(content: bytes, policy: Policy) -> list[str]:
 
 
 def check(content: bytes, path: str, ref: str, commit: str, policy: Policy) -> list[Violation]:
-    found = problems(content, policy)
+    return report(problems(content, policy), path, ref, commit, policy)
+
+
+def report(found: list[str], path: str, ref: str, commit: str, policy: Policy) -> list[Violation]:
+    """The violation for what `problems` found in the config at `path`."""
     if not found:
         return []
     return [
