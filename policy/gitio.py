@@ -275,8 +275,14 @@ class Git:
     def size_feed(self, limit: int) -> Feed[str, dict[str, int]]:
         """Fed blobs: those over `limit` bytes, with their sizes."""
         self.processes += 1
-        argv = self._argv(["cat-file", "--batch-check=%(objectname) %(objectsize)", "--buffer"])
-        return Feed(argv, self, str, _big_sizes(limit), every=4096)
+        blobs: list[str] = []
+
+        def line(blob: str) -> str:
+            blobs.append(blob)
+            return blob
+
+        argv = self._argv(["cat-file", "--batch-check=%(objectsize)", "--buffer"])
+        return Feed(argv, self, line, _big_sizes(blobs, limit), every=4096)
 
     def contents_feed(
         self, each: Optional[Callable[[str, bytes], object]] = None
@@ -435,17 +441,19 @@ class Feed(Generic[K, R]):
         return self._out[0]
 
 
-def _big_sizes(limit: int) -> Callable[[IO[bytes]], dict[str, int]]:
-    """Drain `cat-file --batch-check=%(objectname) %(objectsize)`, keeping only the blobs over
-    `limit`: large-file needs no more, and memory stays flat over 100k commits."""
+def _big_sizes(blobs: list[str], limit: int) -> Callable[[IO[bytes]], dict[str, int]]:
+    """Drain `cat-file --batch-check=%(objectsize)`, one line per blob asked (in order), keeping
+    only those over `limit`: large-file needs no more. The output is read in one piece (no
+    Python runs per line while the walk needs the interpreter) and filtered at the end."""
+    digits = len(str(limit))
 
     def drain(out: IO[bytes]) -> dict[str, int]:
-        big: dict[str, int] = {}
-        for line in out:
-            sha, _, size = line.rstrip(b"\n").partition(b" ")
-            if size.isdigit() and int(size) > limit:
-                big[sha.decode()] = int(size)
-        return big
+        sizes = out.read().split(b"\n")
+        return {
+            blobs[i]: int(size)
+            for i, size in enumerate(sizes)
+            if len(size) >= digits and size.isdigit() and int(size) > limit  # not "<sha> missing"
+        }
 
     return drain
 
@@ -538,19 +546,19 @@ def _feed(stdin: IO[bytes], lines: Iterable[str]) -> None:
 def _change(meta: bytes, path: bytes) -> Change:
     """`:100644 100644 <old> <new> M` or, for merges, `::m1 m2 mr s1 s2 sr MM` + path."""
     meta = meta.lstrip(b"\n")
-    if meta[1] != 58:  # one parent: the common case, kept cheap
-        fields = meta[1:].split(b" ")
-        return Change(fields[4][:1].decode(), decode(path), fields[3].decode(), fields[1].decode())
+    if meta[1] != 58:  # one parent: the common case, kept cheap (one decode of plain ASCII)
+        fields = meta.decode("latin-1").split(" ")
+        return Change(fields[4][:1], path.decode("utf-8", "surrogateescape"), fields[3], fields[1])
     parents = len(meta) - len(meta.lstrip(b":"))
-    fields = meta[parents:].split(b" ")
-    new_mode = fields[parents].decode()
+    merged = meta[parents:].decode("latin-1").split(" ")
+    new_mode = merged[parents]
     if new_mode == "000000":
         status = "D"
-    elif set(fields[-1]) == {ord("A")}:
+    elif set(merged[-1]) == {"A"}:
         status = "A"
     else:
         status = "M"
-    return Change(status, decode(path), fields[2 * parents + 1].decode(), new_mode)
+    return Change(status, decode(path), merged[2 * parents + 1], new_mode)
 
 
 def _parse_log(chunks: Iterable[bytes], paths: bool) -> Iterator[Commit]:
@@ -589,8 +597,8 @@ def _parse_log(chunks: Iterable[bytes], paths: bool) -> Iterator[Commit]:
 
 
 def _commit(header: bytes, message: bytes, changes: list[Change]) -> Commit:
-    fields = header.decode().split(" ")
-    return Commit(fields[0], fields[1], tuple(f for f in fields[2:] if f), decode(message), tuple(changes))
+    fields = header.decode().split()  # %H %T %P: a root commit has no parents, and ends in " "
+    return Commit(fields[0], fields[1], tuple(fields[2:]), message.decode("utf-8", "surrogateescape"), tuple(changes))
 
 
 def is_zero(sha: str) -> bool:

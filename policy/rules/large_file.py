@@ -14,7 +14,18 @@ _NOT_FILES = ("160000", "120000", "000000")  # submodules, symlinks, deletions
 
 def needs_size(change: Change, policy: Policy) -> bool:
     """Whether the rule must look at this change's blob size (it adds or changes a file)."""
-    return not change.deleted and change.mode not in _NOT_FILES and not policy.large_file_exempt(change.path)
+    return is_file(change) and judged_path(change.path, policy)
+
+
+def is_file(change: Change) -> bool:
+    """It adds or changes a file (not a deletion, a submodule or a symlink)."""
+    return not change.deleted and change.mode not in _NOT_FILES
+
+
+def judged_path(path: str, policy: Policy) -> bool:
+    """The path is not exempt (DVC's own files): the part of `needs_size` a caller may remember
+    per path."""
+    return not policy.large_file_exempt(path)
 
 
 def check_suffix(change: Change, ref: str, commit: str, policy: Policy) -> Optional[Violation]:
