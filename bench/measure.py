@@ -148,6 +148,21 @@ def measure(cmd: Sequence[str], cwd: Path, repeat: int, **kwargs: object) -> Res
     return Result(runs)
 
 
+def measure_rounds(
+    cmds: dict[str, tuple[Sequence[str], dict[str, object]]], cwd: Path, repeat: int
+) -> dict[str, Result]:
+    """Run each command `repeat` times in interleaved rounds (one run of each per round), so that
+    a burst of load on the machine weighs on a command and on the floors it is compared with
+    alike. A command that times out is not run again."""
+    runs: dict[str, list[Run]] = {label: [] for label in cmds}
+    for _ in range(max(1, repeat)):
+        for label, (cmd, kwargs) in cmds.items():
+            if runs[label] and runs[label][-1].rc is None:
+                continue
+            runs[label].append(probe(cmd, cwd, **kwargs))  # type: ignore[arg-type]
+    return {label: Result(found) for label, found in runs.items()}
+
+
 def self_rss_mb(policy_args: Sequence[str], cwd: Path, timeout: float) -> Optional[float]:
     """Peak RSS of the `python -m policy` process alone (its git children excluded)."""
     with tempfile.TemporaryDirectory(prefix="bench-rss-") as tmp:

@@ -34,6 +34,7 @@ from measure import (
     fmt_result,
     fmt_seconds,
     measure,
+    measure_rounds,
     print_table,
     probe,
     self_rss_mb,
@@ -185,18 +186,19 @@ def bench_size(cfg: Config, size: int) -> SizeFigures:
         f"  repo {repo}\n  range: refs/bench/main = {tip[:12]}, {commits:,} commits "
         f"({merges:,} merges), checked as a bootstrap of refs/heads/main"
     )
-    figures = SizeFigures(
-        size,
-        commits,
-        floor_a=measure(["git", "log", "--format=%B", "-z", tip], repo, cfg.repeat, timeout=cfg.timeout),
-        floor_b=measure(
-            ["git", "log", "--parents", "--name-status", "-z", "--no-renames", tip],
-            repo,
-            cfg.repeat,
-            timeout=cfg.timeout,
-        ),
-    )
+    # The floors and policy check run in interleaved rounds: their ratios are what matters.
+    timed: dict[str, tuple[Sequence[str], dict[str, object]]] = {
+        "floor_a": (["git", "log", "--format=%B", "-z", tip], {"timeout": cfg.timeout}),
+        "floor_b": (["git", "log", "--parents", "--name-status", "-z", "--no-renames", tip], {"timeout": cfg.timeout}),
+    }
     if cfg.policy_error is None:
+        policy_kwargs: dict[str, object] = {"timeout": cfg.timeout, "keep_stdout": True}
+        timed["full"] = ([*cfg.policy_cmd, *policy_check_args(tip)], policy_kwargs)
+        timed["messages"] = ([*cfg.policy_cmd, *policy_check_args(tip, "commit-message")], policy_kwargs)
+    results = measure_rounds(timed, repo, cfg.repeat)
+    figures = SizeFigures(size, commits, floor_a=results["floor_a"], floor_b=results["floor_b"])
+    if cfg.policy_error is None:
+        figures.full, figures.messages = results["full"], results["messages"]
         bench_policy(cfg, repo, tip, figures)
     if cfg.peers:
         bench_peers(cfg, repo, tip, figures)
@@ -205,16 +207,10 @@ def bench_size(cfg: Config, size: int) -> SizeFigures:
 
 
 def bench_policy(cfg: Config, repo: Path, tip: str, figures: SizeFigures) -> None:
+    """After the timed runs: their verdicts, the python process's own peak RSS, git processes."""
     full_args = policy_check_args(tip)
-    figures.full = measure([*cfg.policy_cmd, *full_args], repo, cfg.repeat, timeout=cfg.timeout, keep_stdout=True)
+    assert figures.full and figures.messages
     show_violations("policy check (all rules)", figures.full.first)
-    figures.messages = measure(
-        [*cfg.policy_cmd, *policy_check_args(tip, "commit-message")],
-        repo,
-        cfg.repeat,
-        timeout=cfg.timeout,
-        keep_stdout=True,
-    )
     show_violations("policy check --rules commit-message", figures.messages.first)
     figures.self_rss = self_rss_mb(full_args, repo, cfg.timeout)  # in-process, with this python
     figures.git_count, _ = count_git_processes([*cfg.policy_cmd, *full_args], repo, cfg.timeout)

@@ -1,5 +1,5 @@
 """The `policy` command. Subcommands load lazily; `policy hook ...` skips click entirely, since
-it runs on every commit and push."""
+it runs on every commit and push, and so does a well-formed `policy check ...`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 COMMANDS = {
     "check": (
-        "policy.commands.check",
+        "policy.commands.checkcli",
         "check",
         "The server's verdict for a ref update, a pull request or the CI event.",
     ),
@@ -78,6 +78,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         from policy.commands.hook import dispatch
 
         return dispatch(args[1:])
+    if args[:1] == ["check"]:
+        from policy.commands import check
+
+        options = check.parse_argv(args[1:])
+        if options is not None:
+            return check.main(options)
     try:
         _app().main(args=args, prog_name="policy", standalone_mode=True)
     except SystemExit as exc:

@@ -22,6 +22,7 @@ class Subject(NamedTuple):
     description: str
 
 
+@lru_cache(maxsize=8)  # commit-message and task-type both ask, once each per commit
 def subject_line(message: str) -> str:
     """The first non-blank line, as git splits lines: at "\n" only. (str.splitlines also splits
     at VT, FF, FS, NEL, U+2028 ..., which would let a long subject pass as a short one.)"""

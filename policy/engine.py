@@ -152,7 +152,8 @@ class Judge:
         self.tags: list[_Tag] = []
         self.configs: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
         self.config_problems: dict[str, list[str]] = {}  # blob -> what is wrong, parsed as it arrives
-        self._paths: dict[str, tuple[bool, bool, bool]] = {}  # path -> debug output?, sized?, task config?
+        # path -> debug output?, large-file judges it?, a data/model suffix?, a task config?
+        self._paths: dict[str, tuple[bool, bool, bool, bool]] = {}
         self.sized: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
         # asked while the walk goes on: sizes of `sized`, contents of `configs`, the first-parent
         # paths of `task_merges`
@@ -166,6 +167,7 @@ class Judge:
         self.task_merges: list[tuple[str, Commit]] = []  # (ref, merge) whose fp diff task-type checks
         self.paths = any(policy.enabled(r) for r in PATH_RULES)
         self._enabled = {rule: policy.enabled(rule) for rule in RULE_IDS}
+        self._task_type = task_type.task_type(policy)
 
     # ------------------------------------------------------------------ helpers
     def kind(self, branch: str) -> Optional[str]:
@@ -346,25 +348,26 @@ class Judge:
         return tips + [sha for name, sha in self.state.branches.items() if name != branch and self.kind(name) is None]
 
     def _commit(self, c: Commit, ref: str, branch: str, kind: Optional[str], strict: bool) -> None:
-        """Rules that judge one landing commit by itself."""
+        """Rules that judge one landing commit by itself. (This runs for every commit of a range:
+        it reads the enabled rules from a dict and each path's facts from `_paths`.)"""
         p = self.policy
-        if self.on("commit-message"):
+        on = self._enabled
+        if on["commit-message"]:
             self.add(commit_message.check(c, ref, strict, p))
-        if self.on("task-type"):
-            if c.is_merge:
-                if commit_type(c.message) == task_type.task_type(p) and c.sha not in self._task_merge_shas:
-                    self._task_merge_shas.add(c.sha)
-                    self.task_merges.append((ref, c))
-                    if self.merge_paths is None:  # only what breaks the rule: paths outside tasks/
-                        self.merge_paths = self.facts.paths_feed(outside=p.tasks_dir)
-                    self.merge_paths.add((c.sha, c.parents[0]))
-            else:
+        if on["task-type"] and commit_type(c.message) == self._task_type:
+            if len(c.parents) < 2:
                 self.add(task_type.check_paths(c, ref, c.changes, p))
-        if kind == "task" and self.on("task-scope"):
+            elif c.sha not in self._task_merge_shas:
+                self._task_merge_shas.add(c.sha)
+                self.task_merges.append((ref, c))
+                if self.merge_paths is None:  # only what breaks the rule: paths outside tasks/
+                    self.merge_paths = self.facts.paths_feed(outside=p.tasks_dir)
+                self.merge_paths.add((c.sha, c.parents[0]))
+        if kind == "task" and on["task-scope"]:
             self.add(task_scope.check(c, ref, branch, p))
-        debug = kind != "debug" and self.on("debug-leak")
-        sizes = self.on("large-file")
-        configs = self.on("task-config")
+        debug = kind != "debug" and on["debug-leak"]
+        sizes = on["large-file"]
+        configs = on["task-config"]
         sized = self.sized
         remembered = self._paths
         for change in c.changes:
@@ -374,15 +377,17 @@ class Judge:
             facts = remembered.get(path)
             if facts is None:  # paths repeat across commits (3,210 paths in 16,300 changes)
                 facts = remembered[path] = (
-                    p.is_debug_path(path), large_file.judged_path(path, p), p.is_task_config(path)
+                    p.is_debug_path(path),
+                    large_file.judged_path(path, p),
+                    large_file.has_suffix(path, p),
+                    p.is_task_config(path),
                 )
-            debug_path, judged, config = facts
+            debug_path, judged, suffix, config = facts
             if debug and debug_path:
                 self.add(debug_leak.check_path(change, ref, c.sha, branch, p))
             if sizes and judged and change.blob not in sized and large_file.is_file(change):
-                suffix = large_file.check_suffix(change, ref, c.sha, p)
                 if suffix:
-                    self.add([suffix])
+                    self.add([large_file.check_suffix(change, ref, c.sha, p)])
                 sized[change.blob] = (ref, c.sha, path)
                 if self.sizes is None:
                     self.sizes = self.facts.size_feed(p.max_bytes)

@@ -31,6 +31,7 @@ _CONFIG = (
     "-c", "diff.external=",
     "-c", "color.ui=false",
 )  # fmt: skip
+_REF_FORMAT = "%(objectname) %(objecttype) %(*objectname) %(refname)"
 _LOG_FORMAT = "--format=%x01%H %T %P%x00%B"
 _DIFF_FLAGS = ("--raw", "--no-abbrev", "--no-renames", "--no-ext-diff", "--no-textconv", "--no-relative")
 
@@ -135,11 +136,19 @@ class Git:
         return self.run("rev-parse", "--is-shallow-repository").strip() == b"true"
 
     def refs(self, *patterns: str) -> list[RefInfo]:
-        out = self.run("for-each-ref", "--format=%(objectname) %(objecttype) %(*objectname) %(refname)", *patterns)
-        refs = []
-        for line in out.decode("utf-8", "surrogateescape").splitlines():
-            sha, kind, peeled, name = line.split(" ", 3)
-            refs.append(RefInfo(name, sha, kind, peeled))
+        return self.refs_later(*patterns)()
+
+    def refs_later(self, *patterns: str) -> Callable[[], list[RefInfo]]:
+        """Start `for-each-ref` now; the returned function waits for it and gives the refs."""
+        started = self.background("for-each-ref", f"--format={_REF_FORMAT}", *patterns)
+
+        def refs() -> list[RefInfo]:
+            found = []
+            for line in started().decode("utf-8", "surrogateescape").splitlines():
+                sha, kind, peeled, name = line.split(" ", 3)
+                found.append(RefInfo(name, sha, kind, peeled))
+            return found
+
         return refs
 
     def resolve(self, rev: str) -> Optional[str]:
@@ -220,7 +229,7 @@ class Git:
         if outside:
             args += ["--", f":(exclude,literal){outside}/"]
         self.processes += 1
-        return Feed(self._argv(args), self, lambda pair: f"{pair[0]} {pair[1]}", _changes_by_commit)
+        return Feed(self._argv(args), self, _changes_by_commit, line=" ".join)
 
     def staged(self, started: Optional[Callable[[], bytes]] = None) -> list[Change]:
         """The index against HEAD (or against nothing on an unborn branch): the commit to be.
@@ -275,14 +284,8 @@ class Git:
     def size_feed(self, limit: int) -> Feed[str, dict[str, int]]:
         """Fed blobs: those over `limit` bytes, with their sizes."""
         self.processes += 1
-        blobs: list[str] = []
-
-        def line(blob: str) -> str:
-            blobs.append(blob)
-            return blob
-
         argv = self._argv(["cat-file", "--batch-check=%(objectsize)", "--buffer"])
-        return Feed(argv, self, line, _big_sizes(blobs, limit), every=4096)
+        return Feed(argv, self, _big_sizes(limit), every=4096)
 
     def contents_feed(
         self, each: Optional[Callable[[str, bytes], object]] = None
@@ -291,13 +294,7 @@ class Git:
         `each(spec, contents)` runs on the feed's thread as each one arrives (to parse them while
         the walk goes on)."""
         self.processes += 1
-        specs: list[str] = []
-
-        def line(spec: str) -> str:
-            specs.append(spec)
-            return spec
-
-        return Feed(self._argv(["cat-file", "--batch", "--buffer"]), self, line, _contents(specs, each))
+        return Feed(self._argv(["cat-file", "--batch", "--buffer"]), self, _contents(each))
 
 
 class CatFile:
@@ -379,15 +376,22 @@ class CatFile:
 
 class Feed(Generic[K, R]):
     """A git process fed while the caller goes on (a history walk, on the other core): items go
-    in as they are found, in batches of `every` lines; a thread drains git's output with `drain`;
-    `result()` ends the input, waits, and returns what `drain` made of it."""
+    in as they are found, in batches of `every` lines (`line(item)`; by default the item is the
+    line); a thread drains git's output with `drain(stdout, items)`, where `items` are all the
+    items added so far, in order; `result()` ends the input, waits, and returns what `drain` made."""
 
     def __init__(
-        self, argv: list[str], git: Git, line: Callable[[K], str], drain: Callable[[IO[bytes]], R], every: int = 256
+        self,
+        argv: list[str],
+        git: Git,
+        drain: Callable[[IO[bytes], list[K]], R],
+        line: Optional[Callable[[K], str]] = None,
+        every: int = 256,
     ) -> None:
+        self.items: list[K] = []
+        self._sent = 0
         self._line = line
         self._every = every
-        self._pending: list[str] = []
         self._out: list[R] = []
         self._failed: list[BaseException] = []
         self._errors: list[bytes] = []
@@ -400,7 +404,7 @@ class Feed(Generic[K, R]):
 
         def read() -> None:
             try:
-                self._out.append(drain(out))
+                self._out.append(drain(out, self.items))
             except BaseException as exc:  # re-raised by result(), in the caller's thread
                 self._failed.append(exc)
                 out.read()  # keep git from blocking on a full pipe
@@ -413,18 +417,20 @@ class Feed(Generic[K, R]):
             thread.start()
 
     def add(self, item: K) -> None:
-        self._pending.append(self._line(item))
-        if len(self._pending) >= self._every:
+        self.items.append(item)
+        if len(self.items) - self._sent >= self._every:
             self._flush()
 
     def _flush(self) -> None:
         stdin = self._proc.stdin
         assert stdin
-        if self._pending:
+        batch = self.items[self._sent :]
+        if batch:
+            self._sent = len(self.items)
+            lines = batch if self._line is None else [self._line(item) for item in batch]
             with contextlib.suppress(BrokenPipeError):  # git stopped: result() says why
-                stdin.write(encode("\n".join(self._pending) + "\n"))
+                stdin.write(encode("\n".join(lines) + "\n"))  # type: ignore[arg-type]
                 stdin.flush()
-            self._pending = []
 
     def result(self) -> R:
         assert self._proc.stdin
@@ -441,13 +447,13 @@ class Feed(Generic[K, R]):
         return self._out[0]
 
 
-def _big_sizes(blobs: list[str], limit: int) -> Callable[[IO[bytes]], dict[str, int]]:
+def _big_sizes(limit: int) -> Callable[[IO[bytes], list[str]], dict[str, int]]:
     """Drain `cat-file --batch-check=%(objectsize)`, one line per blob asked (in order), keeping
     only those over `limit`: large-file needs no more. The output is read in one piece (no
     Python runs per line while the walk needs the interpreter) and filtered at the end."""
     digits = len(str(limit))
 
-    def drain(out: IO[bytes]) -> dict[str, int]:
+    def drain(out: IO[bytes], blobs: list[str]) -> dict[str, int]:
         sizes = out.read().split(b"\n")
         return {
             blobs[i]: int(size)
@@ -459,12 +465,12 @@ def _big_sizes(blobs: list[str], limit: int) -> Callable[[IO[bytes]], dict[str, 
 
 
 def _contents(
-    specs: list[str], each: Optional[Callable[[str, bytes], object]]
-) -> Callable[[IO[bytes]], dict[str, Optional[bytes]]]:
+    each: Optional[Callable[[str, bytes], object]],
+) -> Callable[[IO[bytes], list[str]], dict[str, Optional[bytes]]]:
     """Drain `cat-file --batch`: for each spec asked, in order, `<sha> <type> <size>` and the
     contents, or `<spec> missing` (None). `each(spec, contents)` runs as each one arrives."""
 
-    def drain(out: IO[bytes]) -> dict[str, Optional[bytes]]:
+    def drain(out: IO[bytes], specs: list[str]) -> dict[str, Optional[bytes]]:
         found: dict[str, Optional[bytes]] = {}
         index = 0
         for line in iter(out.readline, b""):
@@ -483,7 +489,7 @@ def _contents(
     return drain
 
 
-def _changes_by_commit(out: IO[bytes]) -> dict[str, list[Change]]:
+def _changes_by_commit(out: IO[bytes], pairs: object) -> dict[str, list[Change]]:
     """Drain `diff-tree -z -r --stdin`: a commit line, then its changes."""
     tokens = iter(out.read().split(b"\0"))
     found: dict[str, list[Change]] = {}
@@ -543,12 +549,16 @@ def _feed(stdin: IO[bytes], lines: Iterable[str]) -> None:
             stdin.close()
 
 
+_new = tuple.__new__
+
+
 def _change(meta: bytes, path: bytes) -> Change:
     """`:100644 100644 <old> <new> M` or, for merges, `::m1 m2 mr s1 s2 sr MM` + path."""
     meta = meta.lstrip(b"\n")
     if meta[1] != 58:  # one parent: the common case, kept cheap (one decode of plain ASCII)
         fields = meta.decode("latin-1").split(" ")
-        return Change(fields[4][:1], path.decode("utf-8", "surrogateescape"), fields[3], fields[1])
+        # tuple.__new__ skips the NamedTuple's Python-level __new__: this runs per changed path
+        return _new(Change, (fields[4][:1], path.decode("utf-8", "surrogateescape"), fields[3], fields[1]))
     parents = len(meta) - len(meta.lstrip(b":"))
     merged = meta[parents:].decode("latin-1").split(" ")
     new_mode = merged[parents]
@@ -598,7 +608,8 @@ def _parse_log(chunks: Iterable[bytes], paths: bool) -> Iterator[Commit]:
 
 def _commit(header: bytes, message: bytes, changes: list[Change]) -> Commit:
     fields = header.decode().split()  # %H %T %P: a root commit has no parents, and ends in " "
-    return Commit(fields[0], fields[1], tuple(fields[2:]), message.decode("utf-8", "surrogateescape"), tuple(changes))
+    message_text = message.decode("utf-8", "surrogateescape")
+    return _new(Commit, (fields[0], fields[1], tuple(fields[2:]), message_text, tuple(changes)))
 
 
 def is_zero(sha: str) -> bool:

@@ -46,10 +46,13 @@ def from_objects(found: dict[str, Optional[bytes]], refs: Sequence[str], worktre
 
 def load(git: Git, refs: Sequence[str], *, explicit: Optional[str] = None, worktree: Optional[str] = None) -> Policy:
     """The policy: an explicit file (or $BRANCH_POLICY_FILE), else as `from_objects` finds it."""
-    explicit = explicit or os.environ.get(ENV_FILE) or None
-    if explicit:
-        return read_file(explicit)
-    return from_objects(git.read(specs(refs)), refs, worktree)
+    return read_explicit(explicit) or from_objects(git.read(specs(refs)), refs, worktree)
+
+
+def read_explicit(explicit: Optional[str]) -> Optional[Policy]:
+    """The policy in the file named by `explicit` (or $BRANCH_POLICY_FILE); None when neither is."""
+    path = explicit or os.environ.get(ENV_FILE) or None
+    return read_file(path) if path else None
 
 
 def _short(ref: str) -> str:

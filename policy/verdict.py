@@ -6,28 +6,31 @@ from __future__ import annotations
 from typing import Optional
 
 from policy.engine import RepoState
-from policy.gitio import Git
+from policy.gitio import Git, RefInfo
 from policy.model import ZERO
 
 
-def server_state(git: Git) -> RepoState:
-    """A bare repository (the server itself): its own branches and tags."""
+def server_state(git: Git, refs: Optional[list[RefInfo]] = None) -> RepoState:
+    """A bare repository (the server itself): its own branches and tags. `refs`: the repository's
+    refs (at least those under refs/heads/ and refs/tags/) when the caller has listed them."""
     branches, tags = {}, {}
-    for ref in git.refs("refs/heads/", "refs/tags/"):
+    for ref in git.refs("refs/heads/", "refs/tags/") if refs is None else refs:
         if ref.name.startswith("refs/heads/"):
             branches[ref.name[len("refs/heads/") :]] = ref.sha
-        else:
+        elif ref.name.startswith("refs/tags/"):
             tags[ref.name[len("refs/tags/") :]] = ref.sha
     return RepoState(branches, tags)
 
 
-def clone_state(git: Git, remote: Optional[str]) -> RepoState:
+def clone_state(git: Git, remote: Optional[str], refs: Optional[list[RefInfo]] = None) -> RepoState:
     """A clone: the server's branches as its remote-tracking refs say; local branches only when
-    the remote has none (a repository without a server, such as a test or a demo)."""
+    the remote has none (a repository without a server, such as a test or a demo). `refs`: the
+    repository's refs (at least those under refs/heads/, refs/tags/ and the remote's) when the
+    caller has listed them."""
     prefix = f"refs/remotes/{remote}/" if remote else None
     patterns = ["refs/heads/", "refs/tags/"] + ([prefix] if prefix else [])
     local, remote_branches, tags = {}, {}, {}
-    for ref in git.refs(*patterns):
+    for ref in git.refs(*patterns) if refs is None else refs:
         if prefix and ref.name.startswith(prefix):
             name = ref.name[len(prefix) :]
             if name != "HEAD" and ref.type == "commit":
@@ -40,7 +43,11 @@ def clone_state(git: Git, remote: Optional[str]) -> RepoState:
 
 
 def default_remote(git: Git) -> Optional[str]:
-    remotes = git.run("remote").decode().split()
+    return pick_remote(git.run("remote").decode("utf-8", "surrogateescape").split())
+
+
+def pick_remote(remotes: list[str]) -> Optional[str]:
+    """The remote whose branches are the server's: origin, or the only one."""
     return "origin" if "origin" in remotes else (remotes[0] if len(remotes) == 1 else None)
 
 

@@ -28,6 +28,11 @@ def judged_path(path: str, policy: Policy) -> bool:
     return not policy.large_file_exempt(path)
 
 
+def has_suffix(path: str, policy: Policy) -> bool:
+    """A data or model file by its name (.pt, .ckpt, ...): check_suffix refuses it."""
+    return path.lower().endswith(policy.suffixes)
+
+
 def check_suffix(change: Change, ref: str, commit: str, policy: Policy) -> Optional[Violation]:
     """For a change that `needs_size` (the caller filters: this runs for every changed path)."""
     lower = change.path.lower()
