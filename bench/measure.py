@@ -46,16 +46,15 @@ rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"rc": rc, "seconds": seconds, "maxrss_kb": rss}))
 """
 
-# Runs `python -m policy ...` in-process and writes its own peak RSS (no children) at exit.
+# Runs policy's main() in-process and writes its own peak RSS (no children) when it returns.
+# (The `policy` script ends with os._exit, which skips atexit: main() returns first.)
 SELF_RSS = r"""
-import atexit, resource, runpy, sys
-target = sys.argv[1]
-def report():
-    with open(target, "w") as f:
-        f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
-atexit.register(report)
-sys.argv = ["policy", *sys.argv[2:]]
-runpy.run_module("policy", run_name="__main__", alter_sys=True)
+import resource, sys
+from policy.cli import main
+code = main(sys.argv[2:])
+with open(sys.argv[1], "w") as f:
+    f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+sys.exit(code)
 """
 
 GIT_WRAPPER = """#!/bin/sh

@@ -1,3 +1,3 @@
-from policy.cli import main
+from policy.cli import entry
 
-raise SystemExit(main())
+entry()

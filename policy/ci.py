@@ -3,7 +3,6 @@ branch against its upstream. Unknown or unreadable ranges are errors, never a si
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import NamedTuple, Optional
 
@@ -41,6 +40,8 @@ def _github(env: Mapping[str, str]) -> tuple[str, RefTarget | MergeTarget]:
     event: dict = {}
     path = env.get("GITHUB_EVENT_PATH")
     if path:
+        import json  # only here: policy check runs outside GitHub more often than in it
+
         try:
             with open(path, encoding="utf-8") as handle:
                 event = json.load(handle)

@@ -3,6 +3,8 @@ it runs on every commit and push, and so does a well-formed `policy check ...`."
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from typing import Any, Optional
 
@@ -89,3 +91,15 @@ def main(argv: Optional[list[str]] = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0
+
+
+def entry() -> None:
+    """The `policy` script and `python -m policy`: main(), then exit without tearing the
+    interpreter down. Freeing each object of a long walk one by one takes longer than the
+    operating system takes to reclaim the process (~15 ms after 10k commits); every git process
+    has been waited for by then, and the output is flushed here."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`policy check | head`)
+            stream.flush()
+    os._exit(code)

@@ -22,7 +22,11 @@ _LINE = re.compile(
 _COMMENT_OR_BLANK = re.compile(r"[ ]*(?:#.*)?")
 # What would make PyYAML read the text differently from lines split at "\n": other line breaks,
 # tabs, a byte-order mark, and characters YAML does not accept at all.
-_UNSAFE = re.compile("[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+# (Compiling the full class costs ~7 ms, more than a hook can spare: ASCII text, the usual case,
+# is tested with its ASCII part, and the full class is compiled the first time it is needed.)
+_UNSAFE_ASCII = re.compile("[^\n\x20-\x7e]")
+_UNSAFE_TEXT = "[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+_UNSAFE: Optional[re.Pattern[str]] = None
 _CACHE: dict[str, Any] = {}
 _TOOLS: Optional[tuple[Any, Any]] = None
 
@@ -46,10 +50,19 @@ def _scalar(text: str) -> Any:
     return value
 
 
+def _unsafe(text: str) -> bool:
+    global _UNSAFE
+    if text.isascii():
+        return _UNSAFE_ASCII.search(text) is not None
+    if _UNSAFE is None:
+        _UNSAFE = re.compile(_UNSAFE_TEXT)
+    return _UNSAFE.search(text) is not None
+
+
 def load(text: str) -> Optional[dict[Any, Any]]:
     """The mapping, or None when the text is not of the flat shape (use PyYAML then). Raises what
     PyYAML's constructors raise for a bad value (ValueError for 2026-13-45, ...)."""
-    if _UNSAFE.search(text):
+    if _unsafe(text):
         return None
     data: dict[Any, Any] = {}
     for line in text.split("\n"):
