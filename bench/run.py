@@ -136,7 +136,9 @@ def ensure_repo(cfg: Config, commits: int, checkpoints: Sequence[int] = (), bran
 
 
 def find_tool(cfg: Config, name: str) -> Optional[str]:
-    for directory in cfg.peers_bin:
+    """In --peers-bin, then beside this python (a peer installed in the benchmark's virtualenv),
+    then on PATH."""
+    for directory in [*cfg.peers_bin, Path(sys.executable).parent]:
         candidate = directory / name
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)

@@ -229,7 +229,7 @@ class Git:
         if outside:
             args += ["--", f":(exclude,literal){outside}/"]
         self.processes += 1
-        return Feed(self._argv(args), self, _changes_by_commit, line=" ".join)
+        return Feed(self._argv(args), self, _changes_by_commit, line=" ".join, every=64)
 
     def staged(self, started: Optional[Callable[[], bytes]] = None) -> list[Change]:
         """The index against HEAD (or against nothing on an unborn branch): the commit to be.
@@ -266,14 +266,20 @@ class Git:
 
     # -- objects -----------------------------------------------------------------------------
     def object_info(self, specs: Iterable[str]) -> dict[str, Optional[ObjectInfo]]:
-        """Type and size of many objects (`sha` or `rev:path`) in one process."""
+        """Type and size of many objects (`sha` or `rev:path`) in one process (none for none)."""
+        wanted = list(specs)
+        if not wanted:
+            return {}
         with self.session() as objects:
-            return objects.info(specs)
+            return objects.info(wanted)
 
     def read(self, specs: Iterable[str]) -> dict[str, Optional[bytes]]:
-        """The contents of many objects (`sha` or `rev:path`) in one process."""
+        """The contents of many objects (`sha` or `rev:path`) in one process (none for none)."""
+        wanted = list(specs)
+        if not wanted:
+            return {}
         with self.session() as objects:
-            return objects.read(specs)
+            return objects.read(wanted)
 
     def session(self) -> CatFile:
         """One `cat-file --batch-command`, kept open for as many questions as the caller has: a
@@ -285,7 +291,7 @@ class Git:
         """Fed blobs: those over `limit` bytes, with their sizes."""
         self.processes += 1
         argv = self._argv(["cat-file", "--batch-check=%(objectsize)", "--buffer"])
-        return Feed(argv, self, _big_sizes(limit), every=4096)
+        return Feed(argv, self, _big_sizes(limit), every=512)
 
     def contents_feed(
         self, each: Optional[Callable[[str, bytes], object]] = None
