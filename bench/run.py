@@ -88,6 +88,7 @@ class SizeFigures:
     floor_b: Result
     full: Optional[Result] = None
     messages: Optional[Result] = None
+    fixed: Optional[Result] = None  # policy check of an empty range: start-up and set-up alone
     self_rss: Optional[float] = None
     git_count: Optional[GitCount] = None
     peers: dict[str, Result] = field(default_factory=dict)
@@ -197,10 +198,12 @@ def bench_size(cfg: Config, size: int) -> SizeFigures:
         policy_kwargs: dict[str, object] = {"timeout": cfg.timeout, "keep_stdout": True}
         timed["full"] = ([*cfg.policy_cmd, *policy_check_args(tip)], policy_kwargs)
         timed["messages"] = ([*cfg.policy_cmd, *policy_check_args(tip, "commit-message")], policy_kwargs)
+        empty = ["check", "--ref", "refs/heads/main", "--old", tip, "--new", tip]  # nothing to walk
+        timed["fixed"] = ([*cfg.policy_cmd, *empty], policy_kwargs)
     results = measure_rounds(timed, repo, cfg.repeat)
     figures = SizeFigures(size, commits, floor_a=results["floor_a"], floor_b=results["floor_b"])
     if cfg.policy_error is None:
-        figures.full, figures.messages = results["full"], results["messages"]
+        figures.full, figures.messages, figures.fixed = results["full"], results["messages"], results["fixed"]
         bench_policy(cfg, repo, tip, figures)
     if cfg.peers:
         bench_peers(cfg, repo, tip, figures)
@@ -248,6 +251,13 @@ def ratio(value: Optional[Result], floor: Result, name: str) -> str:
     return f"{value.median / floor.median:.1f}x {name}"
 
 
+def marginal(value: Optional[Result], fixed: Optional[Result], floor: Result, name: str) -> str:
+    """(value - fixed cost) / floor: what the range itself costs, next to git's own walk of it."""
+    if value is None or fixed is None or value.timed_out or fixed.timed_out or floor.median <= 0:
+        return "-"
+    return f"{(value.median - fixed.median) / floor.median:.1f}x {name}"
+
+
 def rss_cell(result: Optional[Result], self_rss: Optional[float] = None) -> str:
     if result is None:
         return "-"
@@ -285,6 +295,14 @@ def print_size(cfg: Config, f: SizeFigures) -> None:
         ],
         policy_row(cfg, "policy check (all rules)", f.full, f.floor_b, "B", f),
         policy_row(cfg, "policy check --rules commit-message", f.messages, f.floor_a, "A", f),
+        [
+            "policy check, empty range (fixed cost)",
+            fmt_result(f.fixed, cfg.timeout) if f.fixed else "-",
+            "-",
+            "-",
+            rss_cell(f.fixed) if f.fixed else "-",
+            verdict(f.fixed.first) if f.fixed else "",
+        ],
     ]
     for label, result in f.peers.items():
         note = f"rc={result.first.rc}" if result.first.rc is not None else "killed"
@@ -318,6 +336,9 @@ def print_summary(cfg: Config, all_figures: list[SizeFigures]) -> None:
                 rss_cell(f.full, f.self_rss),
                 fmt_result(f.messages, cfg.timeout),
                 ratio(f.messages, f.floor_a, "A"),
+                fmt_result(f.fixed, cfg.timeout) if f.fixed else "-",
+                marginal(f.full, f.fixed, f.floor_b, "B"),
+                marginal(f.messages, f.fixed, f.floor_a, "A"),
                 str(f.git_count.total) if f.git_count else "-",
             ]
         )
@@ -333,6 +354,9 @@ def print_summary(cfg: Config, all_figures: list[SizeFigures]) -> None:
             "peak RSS MB",
             "msg-only",
             "msg/A",
+            "fixed",
+            "(full-fixed)/B",
+            "(msg-fixed)/A",
             "git procs",
         ],
         rows,
