@@ -88,3 +88,47 @@ def test_the_usual_config_is_read_by_the_fast_path() -> None:
     assert flatyaml.load(text) == yaml.safe_load(text)
     assert flatyaml.load("DAY: 2026-01-31\n") == {"DAY": datetime.date(2026, 1, 31)}
     assert flatyaml.load("a: [1]\n") is None and flatyaml.load("") is None
+
+
+def _pyyaml_plain(text: str):  # type: ignore[no-untyped-def]
+    """PyYAML's own reading of `text` as a plain scalar: its resolver, then its constructor."""
+    resolver, constructor = yaml.resolver.Resolver(), yaml.constructor.SafeConstructor()
+    tag = resolver.resolve(yaml.ScalarNode, text, (True, False))
+    try:
+        return ("ok", constructor.yaml_constructors[tag](constructor, yaml.ScalarNode(tag, text)))
+    except (ValueError, OverflowError) as exc:
+        return ("error", type(exc))
+
+
+def test_scalars_read_without_pyyaml_are_read_as_pyyaml_reads_them() -> None:
+    """Bools, nulls, decimal numbers and unclaimed words skip the PyYAML import; each must come
+    out exactly (value and type) as PyYAML's resolver and constructor make it."""
+    rng = random.Random(27)
+    words = [w for base in ("yes", "no", "true", "false", "on", "off", "null", "y", "n", "nan", "inf")
+             for w in (base, base.title(), base.upper(), base.capitalize() + "x")]  # fmt: skip
+    alphabet = "0123456789+-._:eEoxbyYnNtTfF~<=aZ "
+    samples = [*VALUES, *words, "0", "-0", "+0", "00", "1_0", "0.0", "-0.0", "1.", ".1", "1e5", "1.0e+5", "9" * 400]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))).strip() for _ in range(20000)]
+    claimed = 0
+    for text in samples:
+        got = flatyaml._plain(text)
+        if got is flatyaml._UNKNOWN:
+            continue
+        claimed += 1
+        want = _pyyaml_plain(text)
+        assert want[0] == "ok" and want[1] == got and type(want[1]) is type(got), (text, got, want)
+    assert claimed > 1000  # the fast path is exercised, not skipped
+
+
+def test_the_usual_config_does_not_import_pyyaml() -> None:
+    code = (
+        "import sys; from policy import flatyaml\n"
+        "data = flatyaml.load('VERSION: 0.1.0\\nDEBUG: false\\nRESUME: null\\nSEED: 42\\nLR: 0.001\\nNET: res\\n')\n"
+        "assert data == {'VERSION': '0.1.0', 'DEBUG': False, 'RESUME': None, 'SEED': 42, 'LR': 0.001, 'NET': 'res'}\n"
+        "assert 'yaml' not in sys.modules, 'imported PyYAML'\n"
+    )
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -30,17 +30,21 @@ _TYPES: dict[str, tuple[str, Any]] = {
 def load_yaml(content: bytes) -> tuple[Any, Optional[str]]:
     """(data, None), or (None, what is wrong). The content comes from whoever pushed: whatever
     PyYAML raises on it (an impossible date, a 5000-digit number, deep nesting) is a problem with
-    the file, never an internal error."""
-    import yaml
-
+    the file, never an internal error. The usual flat KEY: value file is read without PyYAML
+    (flatyaml), which is imported only for other files."""
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
         return None, "it is not UTF-8 text"
     try:
-        flat = flatyaml.load(text)  # the usual KEY: value file, without PyYAML's constructor
-        if flat is not None:
-            return flat, None
+        flat = flatyaml.load(text)
+    except (ValueError, OverflowError, TypeError) as exc:
+        return None, _bad_value(exc)
+    if flat is not None:
+        return flat, None
+    import yaml
+
+    try:
         return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)), None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -48,8 +52,13 @@ def load_yaml(content: bytes) -> tuple[Any, Optional[str]]:
         return None, f"it is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}"
     except RecursionError:
         return None, "it is not valid YAML: values nested too deeply"
-    except (ValueError, OverflowError, TypeError) as exc:  # e.g. 2026-13-45 read as a date
-        return None, f"it is not valid YAML: {str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}"
+    except (ValueError, OverflowError, TypeError) as exc:
+        return None, _bad_value(exc)
+
+
+def _bad_value(exc: Exception) -> str:
+    """A value PyYAML's constructors refuse (2026-13-45 read as a date, a 5000-digit number)."""
+    return f"it is not valid YAML: {str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}"
 
 
 def show(value: Any, limit: int = 60) -> str:
