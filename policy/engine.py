@@ -51,7 +51,9 @@ class Facts(Protocol):
     def commits(self, shas: Sequence[str], paths: bool = True) -> Iterator[Commit]: ...
     def first_parent(self, include: Sequence[str], exclude: Sequence[str]) -> list[tuple[str, ...]]: ...
     def reachable(self, candidates: Iterable[str], tips: Sequence[str]) -> set[str]: ...
+    def reachable_each(self, queries: Sequence[tuple[Iterable[str], Sequence[str]]]) -> list[set[str]]: ...
     def is_ancestor(self, ancestor: str, descendant: str) -> bool: ...
+    def ancestry(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Callable[[], bool]]: ...
     def contained(self, candidate: str, tips: Sequence[str]) -> bool: ...
     def merge_tree(self, ours: str, theirs: str) -> tuple[Optional[str], bool]: ...
     def changed_lines(self, base: str, tip: str) -> int: ...
@@ -226,6 +228,12 @@ class Judge:
         # on a branch walked or judged before: a mirror push of 1,600 merged branches) are found
         # in one rev-list and skip their walks.
         protected = self.policy.protected_kinds
+        # Is each update of a protected branch a fast-forward? Asked now, answered beside the walks.
+        self._fast_forward = self.facts.ancestry(
+            (u.old, u.new)
+            for u, b in branches
+            if self.kind(b) in protected and not u.created and not u.deleted and self.on("protected-ref")
+        )
         late = [(u, b) for u, b in branches if u.created and not self.merge_base and self.kind(b) not in protected]
         for u, b in branches:
             if (u, b) not in late:
@@ -246,12 +254,10 @@ class Judge:
         judged += [tip for name, tip in self.walked.items() if self.kind(name) != "debug"]
         others = {u.new for u, b in late if self.kind(b) != "task"}
         tasks = {u.new for u, b in late if self.kind(b) == "task"}
-        settled = self.facts.reachable(others, sorted(set(judged))) if others and judged else set()
-        if tasks:
-            origins = [k for k in self.policy.settings("task-base")["from"] if k != "task"]
-            own = self.tips(origins, "") + self.tips(["task"], "", before_only=True)
-            settled |= self.facts.reachable(tasks, own) if own else set()
-        return settled
+        origins = [k for k in self.policy.settings("task-base")["from"] if k != "task"]
+        own = self.tips(origins, "") + self.tips(["task"], "", before_only=True)
+        settled, settled_tasks = self.facts.reachable_each([(others, sorted(set(judged))), (tasks, own)])
+        return settled | settled_tasks
 
     def _order(self, u: RefUpdate) -> tuple[int, str]:
         """Branches before tags; debug branches last among branches, so that a commit a debug
@@ -273,8 +279,9 @@ class Judge:
             self.add(r_branch_name.check(u.ref, branch, self.policy, u.new))
         if self.policy.judging_all:  # a malformed policy must never reach main: it would lock the server
             self.policy_files.append((u.ref, branch, u.new))
+            self._read(f"{u.new}:{POLICY_FILE}")  # read beside the walks
         if protected and not u.created and self.on("protected-ref"):
-            fast_forward = self.facts.is_ancestor(u.old, u.new)
+            fast_forward = self._fast_forward[(u.old, u.new)]()
             self.add(protected_ref.check_branch(u, branch, fast_forward))
 
         if nothing_new:
@@ -394,9 +401,7 @@ class Judge:
                 self.sizes.add(change.blob)
             if configs and config and change.blob not in self.configs:
                 self.configs[change.blob] = (ref, c.sha, path)
-                if self.contents is None:
-                    self.contents = self.facts.contents_feed(self._arrived)
-                self.contents.add(change.blob)
+                self._read(change.blob)
 
     def _made_on(self, c: Commit, ref: str, branch: str, kind: Optional[str], bootstrap: bool) -> None:
         """Rules about commits made on this branch (its first-parent line)."""
@@ -459,12 +464,11 @@ class Judge:
 
     def _contained(self, queries: dict[tuple[str, str], set[str]]) -> dict[tuple[str, str], set[str]]:
         """{(kind, excluded branch): candidates} -> the candidates some such branch contains.
-        One rev-list per (kind, excluded branch) pair, whatever the number of candidates."""
-        found: dict[tuple[str, str], set[str]] = {}
-        for (kind, exclude), candidates in queries.items():
-            tips = self.tips([kind], exclude)
-            found[(kind, exclude)] = self.facts.reachable(candidates, tips) if tips else set()
-        return found
+        One rev-list per (kind, excluded branch) pair, whatever the number of candidates; they run
+        side by side."""
+        keys = list(queries)
+        answers = self.facts.reachable_each([(queries[key], self.tips([key[0]], key[1])) for key in keys])
+        return dict(zip(keys, answers))
 
     def _source_kinds(self, merges: list[_Merge], kinds_for: dict[int, list[str]]) -> dict[int, set[str]]:
         queries: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -572,14 +576,10 @@ class Judge:
         specs = [f"{c.parents[0]}:{cfg}" for _, c in self.bumps] + [f"{c.sha}:{cfg}" for _, c in self.bumps]
         specs += [f"{base}:{cfg}" for _, _, base in self.bases]
         specs += [f"{commit}:{cfg}" for commit in tag_commits.values() if commit]
-        specs += [f"{tip}:{POLICY_FILE}" for _, _, tip in self.policy_files]
-        blobs: dict[str, Optional[bytes]] = {}
-        if specs or self.contents is not None:
-            if self.contents is None:
-                self.contents = self.facts.contents_feed(self._arrived)
-            for spec in dict.fromkeys(specs):
-                self.contents.add(spec)
-            blobs = self.contents.result()  # the task configs, asked during the walk, and these
+        for spec in dict.fromkeys(specs):
+            self._read(spec)
+        # the task configs and policy files, asked during the walks, and these
+        blobs = self.contents.result() if self.contents is not None else {}
         self._judge_policy_files(blobs)
         for ref, c in self.bumps:
             self.add(version_bump.check(c, ref, blobs.get(f"{c.parents[0]}:{cfg}"), blobs.get(f"{c.sha}:{cfg}"), p))
@@ -601,6 +601,12 @@ class Judge:
                     config_version=version_bump.read_version(blobs.get(f"{tagged}:{cfg}"), p.version_key),
                     policy=p,
                 ))  # fmt: skip
+
+    def _read(self, spec: str) -> None:
+        """Ask for the contents of `spec` (`sha` or `rev:path`): answered in `self.contents`."""
+        if self.contents is None:
+            self.contents = self.facts.contents_feed(self._arrived)
+        self.contents.add(spec)
 
     def _arrived(self, spec: str, content: bytes) -> None:
         """A task config's contents, read during the walk, are parsed then too (on the feed's

@@ -189,30 +189,33 @@ class Git:
         A candidate returned is contained. One not returned may still be: rev-list's walk stops by
         commit date, and commits dated before their parents (clock skew) can end it early. So a
         refusal that rests on "not contained" is confirmed with `contained` or `is_ancestor`."""
-        wanted = set(candidates)
-        if not wanted or not tips:
-            return set()
-        lines = [*wanted, *("^" + tip for tip in tips)]
-        missing: set[str] = set()
-        rest = b""
-        for chunk in self._stream(["rev-list", "--stdin"], lines):
-            rest += chunk
-            *done, rest = rest.split(b"\n")
-            missing.update(s for s in (d.decode() for d in done) if s in wanted)
-        if rest:
-            missing.update(s for s in (rest.decode(),) if s in wanted)
-        return wanted - missing
+        return self.reachable_each([(candidates, tips)])[0]
+
+    def reachable_each(self, queries: Sequence[tuple[Iterable[str], Sequence[str]]]) -> list[set[str]]:
+        """`reachable` for several (candidates, tips) queries: their rev-lists run side by side."""
+        started = []
+        for candidates, tips in queries:
+            wanted = set(candidates)
+            lines = [*wanted, *("^" + tip for tip in tips)]
+            started.append((wanted, self._stream(["rev-list", "--stdin"], lines) if wanted and tips else None))
+        return [wanted - _listed(chunks, wanted) if chunks is not None else set() for wanted, chunks in started]
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """Exactly, whatever the commit dates (`merge-base --is-ancestor`)."""
-        self.processes += 1
-        proc = subprocess.run(
-            self._argv(["merge-base", "--is-ancestor", ancestor, descendant]),
-            cwd=self.cwd, env=self.env, capture_output=True,
-        )  # fmt: skip
-        if proc.returncode not in (0, 1):
-            raise GitError(f"git merge-base --is-ancestor failed: {decode(proc.stderr).strip()}")
-        return proc.returncode == 0
+        return self.ancestry([(ancestor, descendant)])[(ancestor, descendant)]()
+
+    def ancestry(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Callable[[], bool]]:
+        """`is_ancestor` for each (ancestor, descendant) pair, its merge-base started now, all side
+        by side; each answer waits for its own process."""
+        answers: dict[tuple[str, str], Callable[[], bool]] = {}
+        for ancestor, descendant in dict.fromkeys(pairs):
+            self.processes += 1
+            proc = subprocess.Popen(
+                self._argv(["merge-base", "--is-ancestor", ancestor, descendant]),
+                cwd=self.cwd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )  # fmt: skip
+            answers[(ancestor, descendant)] = _ancestor_answer(proc)
+        return answers
 
     def contained(self, candidate: str, tips: Sequence[str]) -> bool:
         """Exactly: whether any of `tips` contains `candidate`. The merge base of the candidate and
@@ -536,6 +539,33 @@ def _widen(pipe: IO[bytes]) -> None:
     when the system caps pipes lower, the default stays)."""
     with contextlib.suppress(AttributeError, OSError):
         fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)  # type: ignore[attr-defined]
+
+
+def _ancestor_answer(proc: subprocess.Popen[bytes]) -> Callable[[], bool]:
+    """Waits for `merge-base --is-ancestor` once; asked again (two refs moving alike), the same."""
+    done: list[bool] = []
+
+    def answer() -> bool:
+        if not done:
+            _, err = proc.communicate()
+            if proc.returncode not in (0, 1):
+                raise GitError(f"git merge-base --is-ancestor failed: {decode(err).strip()}")
+            done.append(proc.returncode == 0)
+        return done[0]
+
+    return answer
+
+
+def _listed(chunks: Iterable[bytes], wanted: set[str]) -> set[str]:
+    """The shas of `wanted` among the lines of rev-list's output."""
+    found: set[str] = set()
+    rest = b""
+    for chunk in chunks:
+        *done, rest = (rest + chunk).split(b"\n")
+        found.update(s for s in (d.decode() for d in done) if s in wanted)
+    if rest and rest.decode() in wanted:
+        found.add(rest.decode())
+    return found
 
 
 def _feed(stdin: IO[bytes], lines: Iterable[str]) -> None:

@@ -179,6 +179,27 @@ def test_json_github_and_rules(plain: tuple[World, Repo]) -> None:
     assert cli(repo, *args, "--rules", "hotfix-size").code == 0
 
 
+def test_click_reads_what_the_fast_reader_leaves_to_it_the_same_way(plain: tuple[World, Repo]) -> None:
+    """A well-formed command line skips click; anything else goes through click, with the same
+    options and the same verdict. (A repeated option is left to click, where the last one wins.)"""
+    _, repo = plain
+    tip = feature(repo, message="bad message", files={"models/net.pt": "weights\n"})
+    policy_file = repo.path.parent / "only-messages.yaml"
+    policy_file.write_text("rules:\n  large-file:\n    enabled: false\n")
+    fast = cli(repo, "--ref=feature-x", f"--old={ZERO}", "--new", tip, "--format", "json", "--policy", str(policy_file))
+    slow = cli(repo, "--ref", "feature-x", "--old", ZERO, "--new", tip, "--format", "text", "--format", "json",
+               "--policy", str(policy_file), "--remote", "origin")  # fmt: skip
+    assert fast.code == slow.code == 1, (fast.both, slow.both)
+    assert json.loads(fast.out) == json.loads(slow.out)
+    assert [v["rule"] for v in json.loads(slow.out)["violations"]] == ["commit-message"]  # --policy was read
+    helped = cli(repo, "--help")
+    assert helped.code == 0 and "--merge SOURCE" in helped.out, helped.both
+    missing = cli(repo, "--ref")
+    assert missing.code == 2 and "requires an argument" in missing.err, missing.both
+    two_lines = cli(repo, "--ref", "feature-x", "--old", ZERO, "--new", f"{tip}\nHEAD")
+    assert two_lines.code == 2 and "cannot span lines" in two_lines.err, two_lines.both
+
+
 # --------------------------------------------------------------------------- --merge/--into
 
 
