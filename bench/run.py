@@ -17,6 +17,7 @@ import os
 import re
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -386,6 +387,33 @@ def set_hook(server: Path, enabled: bool) -> None:
         hook.rename(off)
 
 
+TIMED_HOOK = """#!/bin/sh
+# bench: the installed hook (pre-receive.timed), timed from inside receive-pack
+start=$(date +%s%N)
+"$(dirname "$0")/pre-receive.timed" "$@"
+rc=$?
+echo $(( $(date +%s%N) - start )) >> "$(dirname "$0")/bench-hook-ns"
+exit $rc
+"""
+
+
+def timed_hook(server: Path, enabled: bool) -> list[float]:
+    """Wrap the server's pre-receive in a timer (enabled), or unwrap it and return the hook's own
+    times in seconds, one per push."""
+    hooks = server / "hooks"
+    hook, real, log = hooks / "pre-receive", hooks / "pre-receive.timed", hooks / "bench-hook-ns"
+    if enabled:
+        hook.rename(real)
+        hook.write_text(TIMED_HOOK)
+        hook.chmod(0o755)
+        log.unlink(missing_ok=True)
+        return []
+    real.replace(hook)
+    times = [int(line) / 1e9 for line in log.read_text().split()] if log.exists() else []
+    log.unlink(missing_ok=True)
+    return times
+
+
 class PushCase(NamedTuple):
     label: str
     commits: int  # commits new to the server
@@ -455,7 +483,12 @@ def push_case(cfg: Config, client: Path, server: Path, case: PushCase, runs: int
     set_hook(server, False)
     plain = timed_pushes(client, server, case, runs)
     set_hook(server, True)
-    hooked = timed_pushes(client, server, case, runs)
+    timed_hook(server, True)
+    try:
+        hooked = timed_pushes(client, server, case, runs)
+    finally:
+        inside = timed_hook(server, False)
+    alone = fmt_seconds(statistics.median(inside)) if inside else "-"
     if hooked.first.ok:
         outcome, cost = "accepted", fmt_seconds(hooked.median - plain.median)
     else:
@@ -469,6 +502,7 @@ def push_case(cfg: Config, client: Path, server: Path, case: PushCase, runs: int
         fmt_result(plain, 900),
         fmt_result(hooked, 900),
         cost,
+        alone,
         hook_git_processes(cfg, client, server, case),
         outcome,
     ]
@@ -493,6 +527,27 @@ def make_commit(repo: Path, parent: str, path: str, message: str) -> str:
         git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
         tree = git(repo, "write-tree", env=env)
         return git(repo, "commit-tree", tree, "-p", parent, "-m", message, env=env)
+
+
+def linear_commits(repo: Path, parent: str, n: int) -> str:
+    """`n` conventional commits in a row on top of `parent` (one fast-import, cached under
+    refs/bench/linear/N): each changes one of 50 source files, an hour after the one before."""
+    ref = f"refs/bench/linear/{n}"
+    done = subprocess.run(["git", "-C", str(repo), "rev-parse", "-q", "--verify", ref], capture_output=True, text=True)
+    if done.returncode == 0:
+        return done.stdout.strip()
+    when = int(git(repo, "log", "-1", "--format=%ct", parent))
+    stream = []
+    for i in range(1, n + 1):
+        message = f"fix(linear): bench commit {i}\n".encode()
+        content = f"# bench commit {i}\nvalue = {i}\n".encode()
+        stamp = f"Bench Bot <bench@example.invalid> {when + 3600 * i} +0000"
+        stream.append(f"commit {ref}\nmark :{i}\nauthor {stamp}\ncommitter {stamp}\n".encode())
+        stream.append(b"data %d\n%s" % (len(message), message))
+        stream.append((f"from {parent}\n" if i == 1 else "").encode())
+        stream.append(f"M 100644 inline src/linear/part_{i % 50}.py\ndata {len(content)}\n".encode() + content + b"\n")
+    subprocess.run(["git", "-C", str(repo), "fast-import", "--quiet"], input=b"".join(stream), check=True)
+    return git(repo, "rev-parse", ref)
 
 
 def branch_tips(repo: Path, merged_into: Sequence[str]) -> dict[str, str]:
@@ -524,7 +579,9 @@ def bulk_cases(cfg: Config, client: Path) -> list[PushCase]:
     def specs(refs: dict[str, str]) -> list[str]:
         return [f"{sha}:{ref}" for ref, sha in refs.items()]
 
+    linear = linear_commits(client, cp["refs/heads/dev"], n)
     return [
+        PushCase(f"dev fast-forward by {n:,} new commits (one ref)", n, [f"{linear}:refs/heads/dev"], cp),
         PushCase(
             f"bootstrap: main+dev+{len(old_branches)} branches, empty server",
             count_new(client, list(cp.values()), []),
@@ -589,11 +646,11 @@ def bench_push(cfg: Config) -> None:
                     rows.append(push_case(cfg, client, server, case, runs, notes))
                 except subprocess.CalledProcessError as exc:
                     detail = exc.stderr.decode(errors="replace").strip()[-200:]
-                    rows.append([case.label, "-", "-", "-", "-", "-", "-", f"error: {detail}"])
+                    rows.append([case.label, "-", "-", "-", "-", "-", "-", "-", f"error: {detail}"])
     print_table(
         f"push latency, median of {cfg.repeat} (bulk pushes: of {bulk_runs}); "
         "the server's refs are reset before each push",
-        ["push", "new commits", "refs", "no hook", "with hook", "hook cost", "hook git procs", "result"],
+        ["push", "new commits", "refs", "no hook", "with hook", "hook cost", "hook alone", "hook git procs", "result"],
         rows,
     )
     for i, note in enumerate(notes, 1):
