@@ -50,7 +50,6 @@ class Facts(Protocol):
     def walk(self, include: Sequence[str], exclude: Sequence[str], paths: bool = True) -> Iterator[Commit]: ...
     def commits(self, shas: Sequence[str], paths: bool = True) -> Iterator[Commit]: ...
     def first_parent(self, include: Sequence[str], exclude: Sequence[str]) -> list[tuple[str, ...]]: ...
-    def reachable(self, candidates: Iterable[str], tips: Sequence[str]) -> set[str]: ...
     def reachable_each(self, queries: Sequence[tuple[Iterable[str], Sequence[str]]]) -> list[set[str]]: ...
     def is_ancestor(self, ancestor: str, descendant: str) -> bool: ...
     def ancestry(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Callable[[], bool]]: ...
@@ -161,6 +160,7 @@ class Judge:
         # paths of `task_merges`
         self.sizes: Optional[Feed[str, dict[str, int]]] = None
         self.contents: Optional[Feed[str, dict[str, Optional[bytes]]]] = None
+        self._asked: set[str] = set()  # the specs given to `contents`
         self.merge_paths: Optional[Feed[tuple[str, str], dict[str, list[Change]]]] = None
         self.walked: dict[str, str] = {}  # branch -> tip whose walk is done, in this push
         self._merge_keys: set[tuple[str, str, str]] = set()
@@ -576,7 +576,7 @@ class Judge:
         specs = [f"{c.parents[0]}:{cfg}" for _, c in self.bumps] + [f"{c.sha}:{cfg}" for _, c in self.bumps]
         specs += [f"{base}:{cfg}" for _, _, base in self.bases]
         specs += [f"{commit}:{cfg}" for commit in tag_commits.values() if commit]
-        for spec in dict.fromkeys(specs):
+        for spec in specs:
             self._read(spec)
         # the task configs and policy files, asked during the walks, and these
         blobs = self.contents.result() if self.contents is not None else {}
@@ -603,7 +603,11 @@ class Judge:
                 ))  # fmt: skip
 
     def _read(self, spec: str) -> None:
-        """Ask for the contents of `spec` (`sha` or `rev:path`): answered in `self.contents`."""
+        """Ask for the contents of `spec` (`sha` or `rev:path`), once: answered in `self.contents`.
+        (Branches of a push often share a tip, and so the spec of their policy file.)"""
+        if spec in self._asked:
+            return
+        self._asked.add(spec)
         if self.contents is None:
             self.contents = self.facts.contents_feed(self._arrived)
         self.contents.add(spec)

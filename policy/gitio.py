@@ -132,9 +132,6 @@ class Git:
     def is_bare(self) -> bool:
         return self.run("rev-parse", "--is-bare-repository").strip() == b"true"
 
-    def is_shallow(self) -> bool:
-        return self.run("rev-parse", "--is-shallow-repository").strip() == b"true"
-
     def refs(self, *patterns: str) -> list[RefInfo]:
         return self.refs_later(*patterns)()
 

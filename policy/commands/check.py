@@ -16,7 +16,7 @@ from policy import report
 from policy.ci import MergeTarget, RefTarget, UsageError, detect
 from policy.config import RULE_IDS, Policy, PolicyError
 from policy.engine import judge, judge_merge
-from policy.gitio import CatFile, Git, GitError
+from policy.gitio import CatFile, Git, GitError, is_zero
 from policy.loading import client_refs, from_objects, read_explicit, server_refs, specs
 from policy.model import ZERO, RefUpdate, Violation
 from policy.verdict import as_before, clone_state, pick_remote, server_state
@@ -142,14 +142,14 @@ def _resolve(objects: CatFile, revs: list[tuple[str, str]], commits: bool) -> li
     """Each (what, rev) as a full sha (40 zeros stay zeros), in one cat-file round trip. With
     `commits` (a branch, which git lets point at a commit only), an annotated tag means the commit
     it tags, and a tree or a blob is a usage error, never an empty range that passes."""
-    asked = [rev for _, rev in revs if not _is_zero(rev)]
+    asked = [rev for _, rev in revs if not is_zero(rev)]
     if any("\n" in rev for rev in asked):
         bad = next(what for what, rev in revs if "\n" in rev)
         raise UsageError(f"{bad}: a revision cannot span lines")
     info = objects.info([spec for rev in asked for spec in (f"{rev}^{{object}}", f"{rev}^{{commit}}")])
     out = []
     for what, rev in revs:
-        if _is_zero(rev):
+        if is_zero(rev):
             out.append(ZERO)
             continue
         found = info.get(f"{rev}^{{object}}")
@@ -163,10 +163,6 @@ def _resolve(objects: CatFile, revs: list[tuple[str, str]], commits: bool) -> li
             raise UsageError(f"{what} {rev!r} is {_a(found.type)}, not a commit: a branch points at a commit")
         out.append(commit.sha)
     return out
-
-
-def _is_zero(rev: str) -> bool:
-    return rev == ZERO or (len(rev) == 40 and set(rev) == {"0"})
 
 
 def _short_rev(rev: str) -> str:
