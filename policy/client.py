@@ -23,7 +23,7 @@ from policy.commitmsg import add_trailer, clean_message, commit_type, squash_rec
 from policy.config import Policy, PolicyError
 from policy.gitio import CatFile, Git, GitError, decode
 from policy.loading import client_refs, from_objects, read_file, specs
-from policy.model import ZERO, Change, Commit, RefUpdate, Violation
+from policy.model import ZERO, Change, Commit, Incomplete, RefUpdate, Violation
 
 REMOTE = os.environ.get("BRANCH_POLICY_REMOTE", "origin")
 CHECKS = ("branch", "task-config", "large-files")
@@ -120,7 +120,7 @@ def _guard(run: object) -> int:
     except PolicyError as exc:
         print(f"branch-policy: {exc}", file=sys.stderr)
         return 2
-    except GitError as exc:
+    except (GitError, Incomplete) as exc:
         print(f"branch-policy: {exc}", file=sys.stderr)
         return 2
 

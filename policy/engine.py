@@ -22,7 +22,7 @@ from typing import NamedTuple, Optional, Protocol, TypeVar
 
 from policy.commitmsg import SquashRecord, commit_type, has_trailer_key, squash_record
 from policy.config import POLICY_FILE, RULE_IDS, Policy, PolicyError, parse_policy_bytes
-from policy.model import Change, Commit, ObjectInfo, RefUpdate, Violation, branch_name, tag_name
+from policy.model import Change, Commit, Incomplete, ObjectInfo, RefUpdate, Violation, branch_name, tag_name
 from policy.rules import (
     branch_name as r_branch_name,
 )
@@ -82,6 +82,10 @@ class RepoState(NamedTuple):
 
     branches: dict[str, str]  # branch name -> commit
     tags: dict[str, str]  # tag name -> object
+    # Kinds whose branches (before the push) hold judged commits. None: every non-debug branch (a
+    # server, where a branch holds only what its hook accepted). CI after the push: only the kinds
+    # that checked pull requests alone update (main, dev), since refused commits stay on the server.
+    trusted_kinds: Optional[tuple[str, ...]] = None
 
 
 class _Merge(NamedTuple):
@@ -222,6 +226,13 @@ class Judge:
 
     # ------------------------------------------------------------------ entry
     def run(self) -> list[Violation]:
+        """Every violation; any failure on the way is raised as `Incomplete`, with what was found."""
+        try:
+            return self._run()
+        except Exception as exc:
+            raise Incomplete(exc, list(self.out)) from exc
+
+    def _run(self) -> list[Violation]:
         ordered = sorted(self.updates, key=self._order)
         branches = [(u, name) for u in ordered if (name := branch_name(u.ref)) is not None]
         # New temporary branches come last, and those that bring no commit of their own (already
@@ -349,6 +360,9 @@ class Judge:
         """Tips (before the push, other than `branch`) whose commits count as judged for a branch
         of `kind`: every branch for a debug one; for the others, every branch but debug ones
         (badly named branches were judged by every other rule)."""
+        trusted = self.state.trusted_kinds
+        if trusted is not None:
+            return self.tips([k for k in trusted if k != "debug" or kind == "debug"], branch, before_only=True)
         if kind == "debug":
             return self.tips(self.policy.kinds, branch, before_only=True)
         tips = self.tips([k for k in self.policy.kinds if k != "debug"], branch, before_only=True)
@@ -703,7 +717,7 @@ def judge_merge(
     branches = {name: sha for name, sha in state.branches.items() if name != source}
     branches[target] = target_sha
     update = RefUpdate(f"refs/heads/{source}", ZERO, source_sha)
-    judge = Judge(facts, policy, RepoState(branches, state.tags), [update], merge_base=target_sha)
+    judge = Judge(facts, policy, state._replace(branches=branches), [update], merge_base=target_sha)
     judge.run()
     source_kind, target_kind = policy.kind_of(source), policy.kind_of(target)
     accepted = policy.accepts(target_kind)

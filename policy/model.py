@@ -75,3 +75,13 @@ def branch_name(ref: str) -> Optional[str]:
 
 def tag_name(ref: str) -> Optional[str]:
     return ref[len("refs/tags/") :] if ref.startswith("refs/tags/") else None
+
+
+class Incomplete(Exception):
+    """The engine could not finish: `found` holds the violations it had already found (refused
+    even under `on_error: allow`, which allows only what could not be judged), `cause` why."""
+
+    def __init__(self, cause: BaseException, found: list[Violation]) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.cause = cause
+        self.found = found

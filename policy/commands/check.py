@@ -18,7 +18,7 @@ from policy.config import RULE_IDS, Policy, PolicyError
 from policy.engine import judge, judge_merge
 from policy.gitio import CatFile, Git, GitError, is_zero
 from policy.loading import client_refs, from_objects, read_explicit, server_refs, specs
-from policy.model import ZERO, RefUpdate, Violation
+from policy.model import ZERO, Incomplete, RefUpdate, Violation
 from policy.verdict import as_before, clone_state, pick_remote, server_state
 
 OPTIONS = ("--ref", "--old", "--new", "--merge", "--into", "--format", "--rules", "--policy", "--remote")
@@ -68,7 +68,7 @@ def main(options: dict[str, str]) -> int:
             merge=options.get("--merge"), into=options.get("--into"), policy_file=options.get("--policy"),
             remote=options.get("--remote"), rules=rule_ids(options.get("--rules")), env=dict(os.environ),
         )  # fmt: skip
-    except (UsageError, PolicyError, GitError) as exc:
+    except (UsageError, PolicyError, GitError, Incomplete) as exc:
         print(f"branch-policy: {exc}", file=sys.stderr)
         return 2
     if fmt == "text" and found:
