@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import BinaryIO, Callable, Optional, TextIO
+from typing import TYPE_CHECKING, BinaryIO, Callable, Optional, TextIO
 
 from policy.model import RefUpdate
+
+if TYPE_CHECKING:
+    from policy.config import Policy
+    from policy.gitio import Git
 
 USAGE = """usage: policy hook <name> [args]
 
@@ -47,7 +51,7 @@ def server_verdict(updates: Sequence[RefUpdate], out: TextIO = sys.stderr) -> in
     from policy.engine import judge
     from policy.gitio import Git
     from policy.loading import load, server_policy_file, server_refs
-    from policy.verdict import server_state
+    from policy.verdict import server_state, time_budget
 
     prefix = gitlab_prefix()
 
@@ -63,19 +67,43 @@ def server_verdict(updates: Sequence[RefUpdate], out: TextIO = sys.stderr) -> in
             "(an admin can name a good one: git config branchpolicy.file /path/to/policy.yaml)")  # fmt: skip
         return 2
     try:
-        found = judge(git, policy, server_state(git), updates)
+        with time_budget(policy.time_budget):
+            found = judge(git, policy, server_state(git), updates)
     except Exception as exc:  # fail closed unless the policy says otherwise
         if policy.on_error_allow:
             say(f"branch-policy: internal error, push allowed (on_error: allow): {type(exc).__name__}: {exc}")
             return 0
         say(f"branch-policy: internal error, push refused (fail closed): {type(exc).__name__}: {exc}")
         return 2
+    _say_policy_changes(git, policy, updates, server_refs(git)[0], say)
     if not found:
         return 0
     for line in report.text_lines(found, prefix):
         print(line, file=out)
     say("branch-policy: push refused; each line names the rule, the commit, where, and how to fix it")
     return 1
+
+
+def _say_policy_changes(git: Git, policy: Policy, updates: Sequence[RefUpdate], main_ref: str,
+                        say: Callable[[str], None]) -> None:  # fmt: skip
+    """A push that changes main's policy file says what it loosens (accepted: the team owns its policy)."""
+    from policy.config import POLICY_FILE, Policy, PolicyError, loosened, parse_policy_bytes
+
+    for u in updates:
+        if u.ref != main_ref or u.deleted:
+            continue
+        spec = f"{u.new}:{POLICY_FILE}"
+        content = git.read([spec]).get(spec)
+        try:
+            new = Policy.defaults() if content is None else parse_policy_bytes(content, f"main:{POLICY_FILE}")
+        except PolicyError:
+            return  # refused by the policy-file check
+        changes = loosened(policy, new)
+        if changes:
+            where = "" if policy.source.startswith("main:") or policy.source == "built-in defaults" else (
+                f" (this server judges with {policy.source}, which the push does not change)"
+            )  # fmt: skip
+            say(f"branch-policy: this push changes main's policy{where}; it loosens: {'; '.join(changes)}")
 
 
 def pre_receive(args: Sequence[str]) -> int:
