@@ -31,7 +31,7 @@ ID = "commit-message"
 # A subject that is nearly conventional: a type-like word, maybe a scope and a '!', then whatever
 # separates it from the description (the right one is ': ').
 _LOOSE = re.compile(
-    rf"\A(?P<type>{TYPE_RE})(?P<scope>\([^()\r\n]*\))?(?P<bang>!)?(?P<sep>\s*:\s*|\s+)(?P<description>\S.*)\Z"
+    rf"\A(?P<type>{TYPE_RE})(?P<scope>\([^()\r\n]*\))?(?P<bang>!)?(?P<sep>\s*:\s*|\s+|\Z)(?P<description>(?:\S.*)?)\Z"
 )
 
 
@@ -89,7 +89,10 @@ def read_subject(subject: str, settings: dict[str, Any]) -> Reading:
         assert loose is not None
         sep = loose["sep"]
         head = f"{written}{loose['scope'] or ''}{loose['bang'] or ''}"
-        if ":" in sep:
+        if not loose["description"]:  # 'feat:' (git drops the trailing space)
+            if ":" not in sep:
+                return Reading([f"subject {subject!r} is not 'type(scope)!: description'"], None, False)
+        elif ":" in sep:
             problems.append(f"write ': ' (a colon, then one space) after {head!r}")
         elif known is None:  # 'Update README': no type at all, nothing to suggest
             return Reading([f"subject {subject!r} is not 'type(scope)!: description'"], None, False)
@@ -119,7 +122,8 @@ def read_subject(subject: str, settings: dict[str, Any]) -> Reading:
         fixable = False
     problems += scope_found
     if not description:
-        problems.append(f"the description after '{written}: ' is empty")
+        head = f"{written}{f'({scope})' if scope is not None else ''}{'!' if bang else ''}"
+        problems.append(f"the description after '{head}: ' is empty")
         fixable = False
     suggestion = None
     if right_type and problems and not scope_found and description:
