@@ -18,8 +18,8 @@ _GIT_MERGE = re.compile(
 # `git commit --fixup/--squash/--fixup=amend:` write these; `git rebase -i --autosquash` folds them.
 _AUTOSQUASH = re.compile(r"\A(?:fixup|squash|amend)! ")
 # `git revert` (and, since git 2.43, reverting a revert: `Reapply "..."`): the subject quotes the
-# reverted one, the body names the reverted commit.
-_REVERT_SUBJECT = re.compile(r'\A(?:Revert|Reapply) ".*"\Z')
+# reverted one, the body names the reverted commit. A squash merge on GitHub appends " (#12)".
+_REVERT_SUBJECT = re.compile(r'\A(?:Revert|Reapply) ".*"(?: \(#[0-9]+\))?\Z')
 _REVERTS_COMMIT = re.compile(r"^This reverts commit [0-9a-f]{7,64}\b", re.MULTILINE)
 _SCISSORS = re.compile(r"^# -+ >8 -+$", re.MULTILINE)
 

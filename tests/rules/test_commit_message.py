@@ -67,6 +67,7 @@ ACCEPTED: list[tuple[str, bool, bool, dict[str, Any]]] = [
     (f'Revert "feat: add attention"\n\nThis reverts commit {SHA}.\n', False, True, {}),
     (f'Revert "feat: {"x" * 70}"\n\nThis reverts commit {SHA}.\n', False, False, {}),
     (f'Reapply "feat: add attention"\n\nThis reverts commit {SHA}.\n', False, False, {}),
+    (f'Revert "feat: add attention (#12)" (#14)\n\nThis reverts commit {SHA}.', False, True, {}),  # GitHub squash
     (f"Revert \"Merge branch 'a'\"\n\nThis reverts commit {SHA}, reversing\nchanges made to {SHA}.", True, False, {}),
 ]
 
