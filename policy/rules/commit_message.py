@@ -78,7 +78,7 @@ def _scope_problems(scope: Optional[str], settings: dict[str, Any]) -> list[str]
 def read_subject(subject: str, settings: dict[str, Any]) -> Reading:
     """Judge a conventional subject (type, scope, separator, description, case)."""
     parsed = parse_subject(subject)
-    loose = _LOOSE.match(subject)
+    loose = None if parsed else _LOOSE.match(subject)
     if parsed is None and loose is None:
         return Reading([f"subject {subject!r} is not 'type(scope)!: description'"], None, False)
     written = parsed.type if parsed else loose["type"]  # type: ignore[index]
