@@ -3,7 +3,8 @@
 pre-commit         the staged change as the commit it will become (policy-branch,
                    policy-task-config, policy-large-files)
 commit-msg         the message (commit-message, task-type); after `git merge --squash`, the
-                   squash record the server verifies
+                   squash record the server verifies; with commit-message's `fix: true`, the
+                   mechanical slips corrected in place
 pre-merge-commit   the merge being made (merge-source, debug-leak)
 pre-push           the server's full verdict for every ref being pushed
 
