@@ -50,6 +50,15 @@ def _re2(pattern: str) -> Any:
     return re2.compile(pattern)
 
 
+def _utf8(text: str) -> str:
+    """The text RE2 can take: bytes that are not UTF-8 (kept as surrogate escapes) become U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _known_type(written: str, settings: dict[str, Any]) -> Optional[str]:
     """The listed type this written one is, whatever its case."""
     lowered = written.lower()
@@ -66,7 +75,7 @@ def _scope_problems(scope: Optional[str], settings: dict[str, Any]) -> list[str]
     if not scope.strip():
         return ["the scope '()' is empty: name one or leave the parentheses out"]
     if isinstance(allowed, str):
-        if not _re2(allowed).fullmatch(scope):
+        if not _re2(allowed).fullmatch(_utf8(scope)):
             return [f"scope {scope!r} does not match the pattern {allowed!r}"]
     elif allowed and scope not in allowed:
         close = difflib.get_close_matches(scope, allowed, n=1)
@@ -132,7 +141,8 @@ def read_subject(subject: str, settings: dict[str, Any]) -> Reading:
 
 
 def _platform_merge(message: str, settings: dict[str, Any]) -> bool:
-    return any(_re2(p).match(message) for p in settings["platform_merge_messages"].values())
+    text = _utf8(message)
+    return any(_re2(p).match(text) for p in settings["platform_merge_messages"].values())
 
 
 def problems(message: str, is_merge: bool, strict: bool, policy: Policy) -> list[str]:

@@ -229,6 +229,14 @@ def test_refused(message: str, is_merge: bool, strict: bool, settings: dict[str,
     assert "; ".join(problems(message, is_merge, strict, policy(**settings))) == refusal
 
 
+def test_bytes_that_are_not_utf8_are_judged_not_crashed_on() -> None:
+    # git keeps any bytes; the message reaches us with surrogate escapes, RE2 wants UTF-8
+    p = policy(scopes="model|data")
+    assert problems("Merge pull request #3 from o/caf\udce9\n\nx", True, False, p) == []
+    [refusal] = problems("feat(caf\udce9): x", False, False, p)
+    assert refusal == "scope 'caf\\udce9' does not match the pattern 'model|data'"
+
+
 def test_every_problem_is_named_at_once() -> None:
     found = problems("Feat: " + "x" * 80 + "\nbody", False, False, DEFAULT)
     assert [p.split(" ")[0] for p in found] == ["type", "subject", "line"], found
