@@ -3,7 +3,8 @@
 pre-commit         the staged change as the commit it will become (policy-branch,
                    policy-task-config, policy-large-files)
 commit-msg         the message (commit-message, task-type); after `git merge --squash`, the
-                   squash record the server verifies
+                   squash record the server verifies; with commit-message's `fix: true`, the
+                   mechanical slips corrected in place
 pre-merge-commit   the merge being made (merge-source, debug-leak)
 pre-push           the server's full verdict for every ref being pushed
 
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from typing import Callable, NamedTuple, Optional
 
 from policy import report
-from policy.commitmsg import add_trailer, clean_message, commit_type, squash_record
+from policy.commitmsg import add_trailer, clean_message, commit_type, squash_record, subject_line
 from policy.config import Policy, PolicyError
 from policy.gitio import CatFile, Git, GitError, decode
 from policy.loading import client_refs, from_objects, read_file, specs
@@ -307,9 +308,9 @@ def _commit_msg(h: Here, path: str) -> int:
                 with open(path, "w", encoding="utf-8", errors="surrogateescape") as handle:
                     handle.write(message)
     strict = h.kind in p.settings("commit-message")["strict_branches"]
-    draft = Commit("", "", (), message, ())
     if p.enabled("commit-message"):
-        problems = commit_message.problems(message, merging, strict, p)
+        message = _fix_message(p, message, path)
+        problems, _ = commit_message.judge_message(message, merging, strict, p)
         if problems:
             found += [
                 Violation(
@@ -318,15 +319,35 @@ def _commit_msg(h: Here, path: str) -> int:
                     "",
                     "",
                     "; ".join(problems),
-                    commit_message.hint(merging, strict, p, written=False),
+                    commit_message.hint_for(message, merging, strict, p, False, h.branch or "HEAD"),
                 )
             ]
+    draft = Commit("", "", (), message, ())
     if p.enabled("task-type"):
         if commit_type(message) == task_type.task_type(p):
             found += task_type.check_paths(draft, h.ref, h.git.staged(), p)
         if h.kind in ("main", "dev") and (task_source := _task_source(h, message)):
             found += task_type.check_task_merge(draft, h.ref, h.branch or "", task_source, p)
     return emit(found, "commit")
+
+
+def _fix_message(p: Policy, message: str, path: str) -> str:
+    """With `fix: true`, correct the mechanical slips in the message file and say what changed."""
+    from policy.rules import commit_message
+
+    if not p.settings("commit-message")["fix"]:
+        return message
+    better = commit_message.fixed(message, p)
+    if better is None:
+        return message
+    with open(path, "w", encoding="utf-8", errors="surrogateescape") as handle:
+        handle.write(better)
+    old, new = subject_line(message), subject_line(better)
+    if old != new:
+        print(f"branch-policy: commit-message: fixed the subject: {old!r} -> {new!r}", file=sys.stderr)
+    if better.count("\n") > message.count("\n"):
+        print("branch-policy: commit-message: added the blank line after the subject", file=sys.stderr)
+    return better
 
 
 def _task_source(h: Here, message: str) -> Optional[str]:

@@ -6,12 +6,21 @@ import re
 from functools import lru_cache
 from typing import NamedTuple, Optional
 
-_CONVENTIONAL = re.compile(r"\A(?P<type>[A-Za-z]+)(?:\((?P<scope>[^()\r\n]*)\))?(?P<bang>!)?: (?P<description>.*)\Z")
+# A type is a letter, then letters, digits, '_' or '-' (i18n, build_deps, dev-deps): what the
+# policy may list (config.py refuses any other type at load time).
+TYPE_RE = r"[A-Za-z][A-Za-z0-9_-]*"
+_CONVENTIONAL = re.compile(rf"\A(?P<type>{TYPE_RE})(?:\((?P<scope>[^()\r\n]*)\))?(?P<bang>!)?: (?P<description>.*)\Z")
 # What `git merge` / `git pull` write when the user does not give a message.
 _GIT_MERGE = re.compile(
     r"\AMerge (?:(?:remote-tracking )?branch(?:es)?|tags?|commits?) '[^'\n]+'"
     r"(?:(?:, | and )'[^'\n]+')*(?: of \S+)?(?: into \S+)?\Z"
 )
+# `git commit --fixup/--squash/--fixup=amend:` write these; `git rebase -i --autosquash` folds them.
+_AUTOSQUASH = re.compile(r"\A(?:fixup|squash|amend)! ")
+# `git revert` (and, since git 2.43, reverting a revert: `Reapply "..."`): the subject quotes the
+# reverted one, the body names the reverted commit. A squash merge on GitHub appends " (#12)".
+_REVERT_SUBJECT = re.compile(r'\A(?:Revert|Reapply) ".*"(?: \(#[0-9]+\))?\Z')
+_REVERTS_COMMIT = re.compile(r"^This reverts commit [0-9a-f]{7,64}\b", re.MULTILINE)
 _SCISSORS = re.compile(r"^# -+ >8 -+$", re.MULTILINE)
 
 
@@ -46,12 +55,41 @@ def parse_subject(subject: str) -> Optional[Subject]:
 
 
 def commit_type(message: str) -> Optional[str]:
+    """The conventional type, lower-cased (types are case-insensitive in Conventional Commits)."""
     parsed = parse_subject(subject_line(message))
-    return parsed.type if parsed else None
+    return parsed.type.lower() if parsed else None
 
 
 def is_git_merge_message(subject: str) -> bool:
     return bool(_GIT_MERGE.match(subject))
+
+
+def is_autosquash(subject: str) -> bool:
+    return bool(_AUTOSQUASH.match(subject))
+
+
+def is_revert_subject(subject: str) -> bool:
+    return bool(_REVERT_SUBJECT.match(subject))
+
+
+def is_revert_message(message: str) -> bool:
+    """`Revert "<subject>"` whose body says `This reverts commit <sha>.` (what git revert writes)."""
+    subject = subject_line(message)
+    return bool(_REVERT_SUBJECT.match(subject)) and bool(_REVERTS_COMMIT.search(message))
+
+
+def line_after_subject(message: str) -> Optional[str]:
+    """The line right after the subject, or None when the subject is the last line."""
+    subject = subject_line(message)
+    if not subject:
+        return None
+    start = message.find(subject)
+    end = message.find("\n", start)
+    if end < 0:
+        return None
+    nxt = message.find("\n", end + 1)
+    line = message[end + 1 :] if nxt < 0 else message[end + 1 : nxt]
+    return None if nxt < 0 and not line else line
 
 
 def clean_message(raw: str, comment_char: str = "#") -> str:

@@ -51,6 +51,22 @@ DEFAULT_SUFFIXES = [
     ".tgz", ".7z", ".parquet", ".feather", ".arrow", ".tfrecord", ".mat",
 ]  # fmt: skip
 
+# The merge messages hosting platforms write by default (their sources and docs, 2026), as RE2
+# patterns matched at the start of the whole message. Accepted on real merges off strict branches.
+PLATFORM_MERGE_MESSAGES = {
+    # GitHub's merge button: "Merge pull request #31 from owner/branch", the title in the body
+    "github": r"Merge pull request #[0-9]+ from \S+(?:\n|\z)",
+    # GitLab's default merge commit template: the subject is git's, the MR reference in the body
+    "gitlab": r"(?m)Merge branch '[^'\n]+' into '[^'\n]+'\n(?s:.*)^See merge request [^\s!]+![0-9]+$",
+    # Gitea and Forgejo: "Merge pull request 'title' (#12) from branch into main" ("!12" with an
+    # external tracker; "owner/repo:branch" from a fork)
+    "gitea": r"Merge pull request '.*' \([#!][0-9]+\) from \S+ into \S+(?:\n|\z)",
+    # Bitbucket Cloud: "Merged in branch (pull request #12)"
+    "bitbucket": r"Merged in \S+ \(pull request #[0-9]+\)(?:\n|\z)",
+    # Bitbucket Data Center / Server: "Merge pull request #12 in PROJ/repo from branch to main"
+    "bitbucket-server": r"Merge pull request #[0-9]+ in \S+ from \S+ to \S+(?:\n|\z)",
+}
+
 DEFAULTS: dict[str, Any] = {
     "version": 1,
     "on_error": "refuse",
@@ -87,8 +103,16 @@ DEFAULTS: dict[str, Any] = {
         "commit-message": {
             "enabled": True,
             "types": ["feat", "fix", "docs", "style", "refactor", "test", "chore", "task"],
+            "type_case": "lower",
+            "scopes": [],
+            "scope_required": False,
             "max_subject_length": 72,
             "allow_git_merge_messages": True,
+            "allow_platform_merge_messages": True,
+            "platform_merge_messages": dict(PLATFORM_MERGE_MESSAGES),
+            "allow_autosquash_messages": True,
+            "allow_revert_messages": True,
+            "fix": False,
             "strict_branches": ["main"],
         },
         "task-type": {"enabled": True, "type": "task"},
@@ -355,7 +379,9 @@ def _merge_rule(c: _Checker, settings: dict[str, Any], rule_id: str, node: _Node
     for name, child in fields.items():
         default = settings[name]
         sub = f"{key}.{name}"
-        if name == "required":
+        if rule_id == "commit-message" and name in _COMMIT_MESSAGE_SPECIAL:
+            settings[name] = _COMMIT_MESSAGE_SPECIAL[name](c, child, sub, default)
+        elif name == "required":
             settings[name] = {
                 field: c.text(v, f"{sub}.{field}", "|".join(VALUE_TYPES), "one of " + ", ".join(VALUE_TYPES))
                 for field, v in c.mapping(child, sub).items()
@@ -372,6 +398,72 @@ def _merge_rule(c: _Checker, settings: dict[str, Any], rule_id: str, node: _Node
                 raise c.fail(child, sub, "needs at least one commit type")
         else:
             settings[name] = c.text(child, sub)
+    if rule_id == "commit-message":
+        _check_types(c, settings, fields.get("types") or fields.get("type_case") or node, key)
+
+
+# --------------------------------------------------------------------------- commit-message settings
+
+
+def _re2_pattern(c: _Checker, node: _Node, key: str) -> str:
+    """A pattern the user writes: RE2 (linear time, whatever the message)."""
+    import re2
+
+    text = c.text(node, key, what="an RE2 regular expression")
+    options = re2.Options()
+    options.log_errors = False  # the error is ours to report, once, with the file and line
+    try:
+        re2.compile(text, options)
+    except re2.error as exc:
+        why = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise c.fail(node, key, f"not a valid RE2 regular expression: {why}") from None
+    return text
+
+
+def _type_case(c: _Checker, node: _Node, key: str, default: Any) -> str:
+    return c.text(node, key, "lower|any", "'lower' or 'any'")
+
+
+def _scopes(c: _Checker, node: _Node, key: str, default: Any) -> Any:
+    """A list of scope names, or one RE2 pattern a scope must match as a whole."""
+    if isinstance(node.value, str):
+        return _re2_pattern(c, node, key)
+    if not isinstance(node.value, list):
+        raise c.fail(node, key, f"expected a list of scopes or an RE2 pattern, got {_show(node.value)}")
+    return c.items(node, key, lambda item, k: c.text(item, k, r"[^()\r\n]+", "a scope name (no parentheses)"))
+
+
+def _platform_patterns(c: _Checker, node: _Node, key: str, default: Any) -> dict[str, str]:
+    """name: RE2 pattern; `name: null` removes a built-in one."""
+    patterns = dict(default)
+    for name, child in c.mapping(node, key).items():
+        c.text(_Node(name, child.line), f"{key}.{name}", r"[a-z][a-z0-9_-]*", "a lower-case name")
+        if child.value is None:
+            patterns.pop(name, None)
+        else:
+            patterns[name] = _re2_pattern(c, child, f"{key}.{name}")
+    return patterns
+
+
+_COMMIT_MESSAGE_SPECIAL: dict[str, Callable[[_Checker, _Node, str, Any], Any]] = {
+    "type_case": _type_case,
+    "scopes": _scopes,
+    "platform_merge_messages": _platform_patterns,
+}
+
+
+def _check_types(c: _Checker, settings: dict[str, Any], node: _Node, key: str) -> None:
+    """Every listed type is one the parser can read, and one a commit can be written with."""
+    from policy.commitmsg import TYPE_RE
+
+    for i, name in enumerate(settings["types"]):
+        sub = f"{key}.types[{i}]"
+        if not re.fullmatch(TYPE_RE, name):
+            raise c.fail(node, sub, f"{name!r} cannot be a commit type: a letter, then letters, digits, '_' or '-'")
+        if settings["type_case"] == "lower" and name != name.lower():
+            raise c.fail(
+                node, sub, f"{name!r} can never match with type_case: lower: write {name.lower()!r}, or type_case: any"
+            )
 
 
 def _check_references(c: _Checker, cfg: dict[str, Any], top: dict[str, _Node]) -> None:

@@ -759,6 +759,19 @@ def judge_merge(
 ) -> list[Violation]:
     """Merging branch `source` into `target` (a pull request): every commit of the source that the
     target lacks is judged as if pushed, then the merge edge itself."""
+    return merge_judge(facts, policy, state, source, source_sha, target, target_sha).out
+
+
+def merge_judge(
+    facts: Facts,
+    policy: Policy,
+    state: RepoState,
+    source: str,
+    source_sha: str,
+    target: str,
+    target_sha: str,
+) -> Judge:
+    """`judge_merge`, returning the Judge: its `out` and its `commits_judged` (policy check)."""
     from policy.model import ZERO
 
     branches = {name: sha for name, sha in state.branches.items() if name != source}
@@ -775,4 +788,4 @@ def judge_merge(
     elif source_kind not in accepted and policy.enabled("merge-source"):
         desc = f"{source} ({f'a {source_kind} branch' if source_kind else 'no branch kind'})"
         judge.add(merge_source.check(ref, source_sha, source_sha, desc, target, accepted))
-    return judge.out
+    return judge

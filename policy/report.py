@@ -7,6 +7,7 @@ escaped, so a crafted file name cannot rewrite the terminal or forge extra outpu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple, Optional
 
 from policy.model import Violation, short
 
@@ -43,36 +44,54 @@ def where(v: Violation) -> str:
     return v.ref or "-"
 
 
-def text_lines(violations: Sequence[Violation], prefix: str = "") -> list[str]:
+class Judged(NamedTuple):
+    """What a check judged: `label` (a branch, a tag, 'x into y'), the range, how many commits."""
+
+    label: str
+    old: str
+    new: str
+    commits: int
+
+    def line(self, count: int) -> str:
+        """`dev: 3,466 commits judged (0000000..1fd1be0), 0 violations`: a range that judges
+        nothing says so, instead of passing like a clean one."""
+        many = "" if self.commits == 1 else "s"
+        span = f"{short(self.old)}..{short(self.new)}"
+        return f"{escape(self.label)}: {self.commits:,} commit{many} judged ({span}), {_violations(count)}"
+
+
+def _violations(count: int) -> str:
+    return f"{count} violation{'s' if count != 1 else ''}"
+
+
+def text_lines(violations: Sequence[Violation], prefix: str = "", judged: Optional[Judged] = None) -> list[str]:
     lines = [
         f"{prefix}{v.rule}  {short(v.commit)}  {escape(where(v))}  {escape(v.message)}  (hint: {escape(v.hint)})"
         for v in violations
     ]
     count = len(violations)
-    lines.append(f"{prefix}{count} violation{'s' if count != 1 else ''}")
+    lines.append(prefix + (judged.line(count) if judged else _violations(count)))
     return lines
 
 
-def as_json(violations: Sequence[Violation]) -> str:
+def as_json(violations: Sequence[Violation], judged: Optional[Judged] = None) -> str:
     import json
 
-    return json.dumps(
+    out: dict[str, object] = {"ok": not violations}
+    if judged is not None:
+        out["judged"] = judged.commits
+    out["violations"] = [
         {
-            "ok": not violations,
-            "violations": [
-                {
-                    "rule": v.rule,
-                    "ref": escape(v.ref),
-                    "commit": v.commit,
-                    "path": escape(v.path),
-                    "message": escape(v.message),
-                    "hint": escape(v.hint),
-                }
-                for v in violations
-            ],
-        },
-        indent=2,
-    )
+            "rule": v.rule,
+            "ref": escape(v.ref),
+            "commit": v.commit,
+            "path": escape(v.path),
+            "message": escape(v.message),
+            "hint": escape(v.hint),
+        }
+        for v in violations
+    ]
+    return json.dumps(out, indent=2)
 
 
 def _gh(text: str, prop: bool = False) -> str:
@@ -80,20 +99,22 @@ def _gh(text: str, prop: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
-def github_lines(violations: Sequence[Violation]) -> list[str]:
+def github_lines(violations: Sequence[Violation], judged: Optional[Judged] = None) -> list[str]:
     lines = []
     for v in violations:
         props = [f"title={_gh(v.rule + ' ' + short(v.commit), prop=True)}"]
         if v.path:
             props.insert(0, f"file={_gh(escape(v.path), prop=True)}")
         lines.append(f"::error {','.join(props)}::{_gh(escape(v.message))} (hint: {_gh(escape(v.hint))})")
-    lines.append(f"{len(violations)} violation{'s' if len(violations) != 1 else ''}")
+    lines.append(judged.line(len(violations)) if judged else _violations(len(violations)))
     return lines
 
 
-def render(violations: Sequence[Violation], fmt: str = "text", prefix: str = "") -> str:
+def render(
+    violations: Sequence[Violation], fmt: str = "text", prefix: str = "", judged: Optional[Judged] = None
+) -> str:
     if fmt == "json":
-        return as_json(violations)
+        return as_json(violations, judged)
     if fmt == "github":
-        return "\n".join(github_lines(violations))
-    return "\n".join(text_lines(violations, prefix))
+        return "\n".join(github_lines(violations, judged))
+    return "\n".join(text_lines(violations, prefix, judged))

@@ -82,9 +82,22 @@ rules:
     folders: 'debug-*'       # folders under tasks/ that hold debug runs
   commit-message:
     enabled: true
-    types: [feat, fix, docs, style, refactor, test, chore, task]
+    types: [feat, fix, docs, style, refactor, test, chore, task]   # letters, digits, _ and -
+    type_case: lower         # lower: 'Feat: x' is refused (did you mean 'feat: x'); any: accepted
+    scopes: []               # [] any scope; [model, data]: only these; 'model|data(/.*)?': an RE2 pattern
+    scope_required: false
     max_subject_length: 72
-    allow_git_merge_messages: true   # "Merge branch 'x' ..." is fine, except on strict branches
+    allow_git_merge_messages: true        # "Merge branch 'x' ..." on merges, except on strict branches
+    allow_platform_merge_messages: true   # the merge buttons' messages below, same conditions
+    platform_merge_messages:              # name: RE2 pattern, matched at the start of the message
+      github: 'Merge pull request #[0-9]+ from \S+(?:\n|\z)'
+      gitlab: '(?m)Merge branch ''[^''\n]+'' into ''[^''\n]+''\n(?s:.*)^See merge request [^\s!]+![0-9]+$'
+      gitea: 'Merge pull request ''.*'' \([#!][0-9]+\) from \S+ into \S+(?:\n|\z)'
+      bitbucket: 'Merged in \S+ \(pull request #[0-9]+\)(?:\n|\z)'
+      bitbucket-server: 'Merge pull request #[0-9]+ in \S+ from \S+ to \S+(?:\n|\z)'
+    allow_autosquash_messages: true   # 'fixup! ...', 'squash! ...', 'amend! ...' except on strict branches
+    allow_revert_messages: true       # git revert's 'Revert "..."' naming the commit in its body
+    fix: false               # commit-msg hook: correct type case, ': ' and the blank line in place
     strict_branches: [main]
   task-type:
     enabled: true

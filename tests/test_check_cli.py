@@ -70,7 +70,7 @@ def test_ref_update_names_exit_codes_and_zeros(plain: tuple[World, Repo]) -> Non
         result = cli(repo, "--ref", ref, "--old", ZERO, "--new", bad)
         assert result.code == 1, result.both
         assert rules_of(result) == ["commit-message"]
-        assert result.out.splitlines()[-1] == "1 violation"
+        assert result.out.splitlines()[-1] == f"feature-x: 1 commit judged (0000000..{bad[:7]}), 1 violation"
         assert "refs/heads/feature-x" in result.err and "refused" in result.err
     good = repo.commit("feat: fine", {"src/y.py": "y = 1\n"})
     assert cli(repo, "--ref", "feature-x", "--old", bad, "--new", good).code == 0  # only the new commit
@@ -151,7 +151,7 @@ def test_json_github_and_rules(plain: tuple[World, Repo]) -> None:
     assert {v["commit"] for v in data["violations"]} == {tip}
     assert {v["ref"] for v in data["violations"]} == {"refs/heads/feature-x"}
     good = cli(repo, "--ref", "dev", "--old", "dev", "--new", "dev", "--format", "json")
-    assert good.code == 0 and json.loads(good.out) == {"ok": True, "violations": []}
+    assert good.code == 0 and json.loads(good.out) == {"ok": True, "judged": 0, "violations": []}
 
     result = cli(repo, *args, "--format", "github")
     assert result.code == 1

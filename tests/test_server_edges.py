@@ -159,7 +159,7 @@ def test_subject_length_counts_the_whole_first_line(seeded: tuple[World, Repo]) 
         feature(repo, "feature-long", f"feat: short{sep}" + "x" * 100)
         result = push(repo, "feature-long")
         assert refused(result, "commit-message"), (repr(sep), result.out)
-        assert "more than 72" in result.out
+        assert "over the limit of 72" in result.out
         no_raw_controls(result)
         repo.checkout("dev")
         repo.git("branch", "-D", "feature-long")

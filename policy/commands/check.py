@@ -15,7 +15,7 @@ from typing import Optional
 from policy import report
 from policy.ci import MergeTarget, RefTarget, UsageError, detect
 from policy.config import RULE_IDS, Policy, PolicyError
-from policy.engine import judge, judge_merge
+from policy.engine import Judge, merge_judge
 from policy.gitio import CatFile, Git, GitError, is_zero
 from policy.loading import client_refs, from_objects, read_explicit, server_refs, specs
 from policy.model import ZERO, Incomplete, RefUpdate, Violation
@@ -63,7 +63,7 @@ def main(options: dict[str, str]) -> int:
     repository or policy-file error."""
     fmt = options.get("--format", "text")
     try:
-        what, found, _ = run_check(
+        what, found, _, judged = run_check(
             Git(), ref=options.get("--ref"), old=options.get("--old"), new=options.get("--new"),
             merge=options.get("--merge"), into=options.get("--into"), policy_file=options.get("--policy"),
             remote=options.get("--remote"), rules=rule_ids(options.get("--rules")), env=dict(os.environ),
@@ -73,7 +73,7 @@ def main(options: dict[str, str]) -> int:
         return 2
     if fmt == "text" and found:
         print(f"branch-policy: {what}: refused", file=sys.stderr)
-    print(report.render(found, fmt))
+    print(report.render(found, fmt, judged=judged))
     return 1 if found else 0
 
 
@@ -93,7 +93,7 @@ def run_check(
     remote: Optional[str],
     rules: Optional[list[str]],
     env: dict[str, str],
-) -> tuple[str, list[Violation], Policy]:
+) -> tuple[str, list[Violation], Policy, report.Judged]:
     # What the repository is, its remotes and its refs: three short git processes, side by side.
     layout = git.background("rev-parse", "--is-shallow-repository", "--is-bare-repository")
     remotes = git.background("remote")
@@ -129,13 +129,18 @@ def run_check(
             source_rev = target.source_rev or state.branches.get(target.source, target.source)
             target_rev = state.branches.get(target.target, target.target)
             source_sha, target_sha = _resolve(objects, [("source", source_rev), ("target", target_rev)], True)
-            found_merge = judge_merge(git, policy, state, target.source, source_sha, target.target, target_sha)
-            return what, found_merge, policy
+            merged = merge_judge(git, policy, state, target.source, source_sha, target.target, target_sha)
+            label = f"{target.source} into {target.target}"
+            judged = report.Judged(label, target_sha, source_sha, merged.commits_judged)
+            return what, merged.out, policy, judged
         update_ref = full_ref(target.ref)
         commits = update_ref.startswith("refs/heads/")
         old_sha, new_sha = _resolve(objects, [("--old", target.old), ("--new", target.new)], commits)
     update = RefUpdate(update_ref, old_sha, new_sha)
-    return what, judge(git, policy, as_before(state, update.ref, old_sha), [update]), policy
+    judge = Judge(git, policy, as_before(state, update.ref, old_sha), [update])
+    found_update = judge.run()
+    label = update_ref.split("/", 2)[2] if update_ref.startswith(("refs/heads/", "refs/tags/")) else update_ref
+    return what, found_update, policy, report.Judged(label, old_sha, new_sha, judge.commits_judged)
 
 
 def _resolve(objects: CatFile, revs: list[tuple[str, str]], commits: bool) -> list[str]:

@@ -30,7 +30,8 @@ def pre_commit() -> None:
 @click.argument("file", type=click.Path())
 def commit_msg(file: str) -> None:
     """Judge the commit message in FILE (commit-message, task-type); after `git merge --squash`,
-    add the squash record (Squash-Merge: <branch> <commit>) that the server verifies."""
+    add the squash record (Squash-Merge: <branch> <commit>) that the server verifies. With
+    `fix: true` in commit-message's settings, correct mechanical slips in FILE and say so."""
     _run("commit-msg", file)
 
 

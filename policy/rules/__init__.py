@@ -18,7 +18,7 @@ SUMMARIES = {
     "task-scope": "a task branch's own commits change only tasks/<its branch name>/",
     "task-base": "a task branch starts from main or a task branch, at the VERSION its name carries",
     "debug-leak": "nothing of a debug branch (commits, tasks/debug-*/ paths) reaches another branch",
-    "commit-message": "subject is 'type(scope)!: description' with a known type, at most N characters",
+    "commit-message": "Conventional Commits 'type(scope)!: description', a known type, at most N characters",
     "task-type": "a task merge into main/dev has type task; a task commit changes only tasks/",
     "hotfix-size": "a hotfix branch changes at most N lines against where it started",
     "version-tag": "a version tag is annotated, on main, and equals VERSION in the main config there",

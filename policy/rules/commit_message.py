@@ -1,49 +1,231 @@
-"""commit-message: the conventional subject (`type(scope)!: description`) on every commit."""
+"""commit-message: the conventional subject (`type(scope)!: description`) on every commit.
+
+Conventional Commits 1.0.0, plus what git and the hosting platforms write themselves (merge,
+revert and autosquash messages), each behind a setting. A refusal says the corrected line when the
+slip is mechanical; `fix: true` lets the commit-msg hook correct those slips in place (`fixed`).
+"""
 
 from __future__ import annotations
 
-from policy.commitmsg import is_git_merge_message, parse_subject, subject_line
+import difflib
+import re
+from functools import lru_cache
+from typing import Any, NamedTuple, Optional
+
+from policy.commitmsg import (
+    TYPE_RE,
+    is_autosquash,
+    is_git_merge_message,
+    is_revert_message,
+    is_revert_subject,
+    line_after_subject,
+    parse_subject,
+    subject_line,
+)
 from policy.config import Policy
 from policy.model import Commit, Violation
 from policy.rules._base import violation
 
 ID = "commit-message"
 
+# A subject that is nearly conventional: a type-like word, maybe a scope and a '!', then whatever
+# separates it from the description (the right one is ': ').
+_LOOSE = re.compile(
+    rf"\A(?P<type>{TYPE_RE})(?P<scope>\([^()\r\n]*\))?(?P<bang>!)?(?P<sep>\s*:\s*|\s+|\Z)(?P<description>(?:\S.*)?)\Z"
+)
+
+
+class Reading(NamedTuple):
+    """What is wrong with a subject, and the corrected subject when the slip is mechanical."""
+
+    problems: list[str]
+    suggestion: Optional[str]  # the subject as it should read, when we know it
+    fixable: bool  # the suggestion only changes type case or the separator: safe to apply
+
+
+@lru_cache(maxsize=32)
+def _re2(pattern: str) -> Any:
+    import re2  # a user's pattern: linear time whatever the message; imported only when asked
+
+    return re2.compile(pattern)
+
+
+def _utf8(text: str) -> str:
+    """The text RE2 can take: bytes that are not UTF-8 (kept as surrogate escapes) become U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _known_type(written: str, settings: dict[str, Any]) -> Optional[str]:
+    """The listed type this written one is, whatever its case."""
+    lowered = written.lower()
+    return next((t for t in settings["types"] if t.lower() == lowered), None)
+
+
+def _scope_problems(scope: Optional[str], settings: dict[str, Any]) -> list[str]:
+    allowed = settings["scopes"]
+    if scope is None:
+        if settings["scope_required"]:
+            listed = f" (one of {', '.join(allowed)})" if isinstance(allowed, list) and allowed else ""
+            return [f"a scope is required here: 'type(scope): description'{listed}"]
+        return []
+    if not scope.strip():
+        return ["the scope '()' is empty: name one or leave the parentheses out"]
+    if isinstance(allowed, str):
+        if not _re2(allowed).fullmatch(_utf8(scope)):
+            return [f"scope {scope!r} does not match the pattern {allowed!r}"]
+    elif allowed and scope not in allowed:
+        close = difflib.get_close_matches(scope, allowed, n=1)
+        guess = f" (did you mean {close[0]!r}?)" if close else ""
+        return [f"scope {scope!r} is not one of {', '.join(allowed)}{guess}"]
+    return []
+
+
+def read_subject(subject: str, settings: dict[str, Any]) -> Reading:
+    """Judge a conventional subject (type, scope, separator, description, case)."""
+    parsed = parse_subject(subject)
+    loose = None if parsed else _LOOSE.match(subject)
+    if parsed is None and loose is None:
+        return Reading([f"subject {subject!r} is not 'type(scope)!: description'"], None, False)
+    written = parsed.type if parsed else loose["type"]  # type: ignore[index]
+    known = _known_type(written, settings)
+    problems: list[str] = []
+    fixable = True
+    if parsed is None:  # a separator other than ': '
+        assert loose is not None
+        sep = loose["sep"]
+        head = f"{written}{loose['scope'] or ''}{loose['bang'] or ''}"
+        if not loose["description"]:  # 'feat:' (git drops the trailing space)
+            if ":" not in sep:
+                return Reading([f"subject {subject!r} is not 'type(scope)!: description'"], None, False)
+        elif ":" in sep:
+            problems.append(f"write ': ' (a colon, then one space) after {head!r}")
+        elif known is None:  # 'Update README': no type at all, nothing to suggest
+            return Reading([f"subject {subject!r} is not 'type(scope)!: description'"], None, False)
+        else:
+            problems.append(f"add ':' after the type {head!r}")
+            # `fix typo`: probably the type, but only a scope or a colon makes it certain
+            fixable = loose["scope"] is not None
+        scope = loose["scope"][1:-1] if loose["scope"] else None
+        bang, description = bool(loose["bang"]), loose["description"].strip()
+    else:
+        scope, bang, description = parsed.scope, parsed.breaking, parsed.description
+    right_type = written
+    if known is None:
+        close = difflib.get_close_matches(written.lower(), settings["types"], n=1)
+        problems.append(f"type {written!r} is not one of {', '.join(settings['types'])}")
+        fixable = False
+        right_type = close[0] if close else ""
+    elif settings["type_case"] == "lower" and written != written.lower():
+        problems.append(f"type {written!r} is written {written.lower()!r} here")
+        right_type = written.lower()
+    scope_found = _scope_problems(scope, settings)
+    if scope is not None and not scope.strip() and not settings["scope_required"]:
+        scope, scope_found = None, []  # `feat(): x`: refused, and 'feat: x' is the suggestion
+        problems.append("the scope '()' is empty: name one or leave the parentheses out")
+        fixable = False
+    elif scope_found:
+        fixable = False
+    problems += scope_found
+    if not description:
+        head = f"{written}{f'({scope})' if scope is not None else ''}{'!' if bang else ''}"
+        problems.append(f"the description after '{head}: ' is empty")
+        fixable = False
+    suggestion = None
+    if right_type and problems and not scope_found and description:
+        suggestion = f"{right_type}{f'({scope})' if scope else ''}{'!' if bang else ''}: {description}"
+    return Reading(problems, suggestion, fixable and suggestion is not None)
+
+
+def _platform_merge(message: str, settings: dict[str, Any]) -> bool:
+    text = _utf8(message)
+    return any(_re2(p).match(text) for p in settings["platform_merge_messages"].values())
+
 
 def problems(message: str, is_merge: bool, strict: bool, policy: Policy) -> list[str]:
     """What is wrong with a message ([] when it is fine). `strict`: merges must conform too."""
+    return judge_message(message, is_merge, strict, policy)[0]
+
+
+def judge_message(message: str, is_merge: bool, strict: bool, policy: Policy) -> tuple[list[str], Optional[Reading]]:
+    """The problems, and the reading of the subject when it was judged as a conventional one."""
     settings = policy.settings(ID)
     subject = subject_line(message)
     if not subject:
-        return ["the message is empty"]
-    if is_merge and not strict and settings["allow_git_merge_messages"] and is_git_merge_message(subject):
-        return []
-    found = []
-    parsed = parse_subject(subject)
-    if parsed is None:
-        found.append(f"subject {subject!r} is not 'type(scope)!: description'")
-    else:
-        if parsed.type not in settings["types"]:
-            found.append(f"type {parsed.type!r} is not one of {', '.join(settings['types'])}")
-        if not parsed.description:
-            found.append("the description after 'type: ' is empty")
+        return ["the message is empty"], None
+    if is_merge and not strict:
+        if settings["allow_git_merge_messages"] and is_git_merge_message(subject):
+            return [], None
+        if settings["allow_platform_merge_messages"] and _platform_merge(message, settings):
+            return [], None
+    if is_autosquash(subject):
+        if strict:
+            kind = subject.split(" ", 1)[0]
+            return [f"{kind} commits are folded into the commit they fix before they land here"], None
+        if settings["allow_autosquash_messages"]:
+            return [], None
+    if settings["allow_revert_messages"] and is_revert_message(message):
+        return [], None
+    if settings["allow_revert_messages"] and is_revert_subject(subject):
+        return ["a revert names the reverted commit in its body: 'This reverts commit <sha>.'"], None
+    reading = read_subject(subject, settings)
+    found = list(reading.problems)
+    if reading.suggestion:
+        found[-1] += f": did you mean {reading.suggestion!r}?"
     limit = settings["max_subject_length"]
     if len(subject) > limit:
-        found.append(f"subject is {len(subject)} characters, more than {limit}")
-    return found
+        found.append(f"subject is {len(subject)} characters, {len(subject) - limit} over the limit of {limit}")
+    if line_after_subject(message):
+        found.append("line 2 is not blank: leave an empty line between the subject and the body")
+    return found, reading
 
 
-def hint(is_merge: bool, strict: bool, policy: Policy, written: bool = True) -> str:
+def fixed(message: str, policy: Policy) -> Optional[str]:
+    """The message with its mechanical slips corrected (type case, the ': ' separator, the blank
+    line after the subject), or None when there is nothing safe to correct. The rest of the message
+    is kept as written."""
+    settings = policy.settings(ID)
+    subject = subject_line(message)
+    if not subject or is_autosquash(subject) or is_revert_message(message):
+        return None
+    lines = message.split("\n")
+    at = next(i for i, line in enumerate(lines) if line.strip())
+    changed = False
+    reading = read_subject(subject, settings)
+    if reading.fixable and reading.suggestion and reading.suggestion != subject:
+        lines[at] = reading.suggestion
+        changed = True
+    if at + 1 < len(lines) and lines[at + 1].strip() and not lines[at + 1].startswith("#"):
+        lines.insert(at + 1, "")
+        changed = True
+    return "\n".join(lines) if changed else None
+
+
+def hint(is_merge: bool, strict: bool, policy: Policy, written: bool = True, branch: str = "main") -> str:
     """`written`: the commit exists (the server, a CI range) rather than being made (commit-msg)."""
     types = policy.settings(ID)["types"]
     if is_merge and strict:
-        return f"merges onto main need a conventional message too: git merge --no-ff <branch> -m '{types[0]}: ...'"
+        return f"merges onto {branch} need a conventional message too: git merge --no-ff <branch> -m '{types[0]}: ...'"
     how = " (git commit --amend, or git rebase -i for older commits)" if written else ""
     return f"write it as '<{'|'.join(types)}>(scope): description', e.g. 'feat(model): add attention'{how}"
+
+
+def hint_for(message: str, is_merge: bool, strict: bool, policy: Policy, written: bool, branch: str) -> str:
+    subject = subject_line(message)
+    if strict and is_autosquash(subject):
+        if written:
+            return f"fold it into the commit it fixes before pushing: git rebase -i --autosquash origin/{branch}"
+        return f"make it on your own branch and fold it there before merging: git rebase -i --autosquash {branch}"
+    return hint(is_merge, strict, policy, written, branch)
 
 
 def check(commit: Commit, ref: str, strict: bool, policy: Policy) -> list[Violation]:
     found = problems(commit.message, commit.is_merge, strict, policy)
     if not found:
         return []
-    return [violation(ID, "; ".join(found), hint(commit.is_merge, strict, policy), ref=ref, commit=commit.sha)]
+    branch = ref[len("refs/heads/") :] if ref.startswith("refs/heads/") else ref
+    tip = hint_for(commit.message, commit.is_merge, strict, policy, True, branch)
+    return [violation(ID, "; ".join(found), tip, ref=ref, commit=commit.sha)]
