@@ -218,27 +218,29 @@ def policy_before(objects: CatFile, branches: dict[str, str], default: Optional[
     defaults, as on a server. Never the judged commit nor the working tree."""
     if not branches:
         return Policy.defaults()
-    guides, tried = [Policy.defaults()], []
+    guides, tried, gone = [Policy.defaults()], [], []
     first = [default] if default else []
     while guides:
         named = first + [name for guide in guides for name in sorted(branches) if guide.kind_of(name) == "main"]
         fresh = [name for name in dict.fromkeys(named) if name in branches and name not in tried]
         first, guides = [], []
-        found = objects.read(
-            [spec for name in fresh for spec in (f"{branches[name]}^{{commit}}", f"{branches[name]}:{POLICY_FILE}")]
-        )
+        specs = [spec for name in fresh for spec in (f"{branches[name]}^{{commit}}", f"{branches[name]}:{POLICY_FILE}")]
+        found = objects.read(specs)
         for name in fresh:
             tried.append(name)
             if found.get(f"{branches[name]}^{{commit}}") is None:
-                raise UsageError(
-                    f"cannot read the policy: {name} was at {branches[name][:12]} before this event, and this "
-                    "clone does not have that commit (rewritten by a force-push?)"
-                )
+                gone.append(name)  # rewritten by a force-push: main only if nothing else is
+                continue
             blob = found.get(f"{branches[name]}:{POLICY_FILE}")
             policy = Policy.defaults() if blob is None else parse_policy_bytes(blob, f"{name}:{POLICY_FILE}")
             if policy.kind_of(name) == "main":
                 return policy
             guides.append(policy)
+    if gone:
+        raise UsageError(
+            f"cannot read the policy: {gone[0]} was at {branches[gone[0]][:12]} before this event, and this "
+            "clone does not have that commit (rewritten by a force-push?)"
+        )
     looked = f" (looked at {', '.join(tried)})" if tried else ""
     raise UsageError(
         f"cannot find the policy: no branch before this event is main as its own {POLICY_FILE} defines it"

@@ -517,3 +517,24 @@ def test_force_pushes(lab: Lab) -> None:
     assert repo.push("--force", "dev").ok
     result = lab.github_push("refs/heads/dev", old)
     assert result.code == 1 and result.rules() == ["protected-ref"], result
+    # a version tag moved: GitHub names the old tag object, which the clone no longer has
+    repo.checkout("main")
+    repo.git("tag", "-a", "v0.1.0", "-m", "version 0.1.0")
+    assert repo.push("v0.1.0").ok
+    old_tag = repo.sha("v0.1.0")
+    repo.git("tag", "-f", "-a", "v0.1.0", "-m", "version 0.1.0, again")
+    assert repo.push("--force", "v0.1.0").ok
+    result = lab.github_push("refs/tags/v0.1.0", old_tag)
+    assert result.code == 1 and result.rules() == ["protected-ref"], result
+    # main rewritten: refused; and when its old commit is gone, its policy cannot be read: exit 2
+    repo.git("commit", "-q", "--amend", "--no-verify", "-m", "feat: initial model, rewritten")
+    old = lab.sha("refs/heads/main")
+    assert repo.push("--force", "main").ok
+    result = lab.github_push("refs/heads/main", old)  # the old commit is still on dev
+    assert result.code == 1 and result.rules() == ["main-direct-commit", "protected-ref"], result
+    repo.commit("feat: straight onto main", {"src/m.py": "m = 1\n"})
+    assert repo.push("main").ok
+    old = repo.sha()
+    repo.git("commit", "-q", "--amend", "--no-verify", "-m", "feat: straight onto main, again")
+    assert repo.push("--force", "main").ok
+    one_line(lab.github_push("refs/heads/main", old), "cannot read the policy", "force-push")
