@@ -495,6 +495,9 @@ def test_a_release_after_merged_branches_were_deleted(lab: Lab) -> None:
         repo.git("fetch", "-q", "--prune", "origin")
         repo.git("checkout", "-q", "-B", "dev", "origin/dev")
     assert lab.sha("refs/heads/feature-a") is None
+    # why the README says to keep a merged branch until the target's push run has run
+    result = lab.github_push("refs/heads/dev", repo.sha("dev~1"))
+    assert result.code == 1 and result.rules() == ["merge-source"], result
     assert lab.github_pr("dev", "main", "feat: release 0.1.0").code == 0
     assert lab.gitlab_mr("dev", "main", "feat: release 0.1.0").code == 0
 
