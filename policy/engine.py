@@ -148,19 +148,26 @@ class Judge:
         *,
         merge_base: Optional[str] = None,
         maybe_pushed: Optional[dict[str, str]] = None,
+        judged: Sequence[str] = (),
+        foreign: Sequence[str] = (),
     ) -> None:
         self.facts = facts
         self.policy = policy
         self.state = state
         self.updates = list(updates)
         self.merge_base = merge_base  # check --merge: judge everything not on the target
+        # ... nor on these tips (CI: what protected branches held before the pull request)
+        self.judged = sorted(set(judged) - {merge_base}) if merge_base else []
         # branch tips in the push, by name; `maybe_pushed`: tips that may be in it too (a client that
         # cannot see every ref of the push): they prove where merged commits come from, no more
         self.pushed = dict(maybe_pushed or {})
         self.pushed.update(
             {name: u.new for u in self.updates if (name := branch_name(u.ref)) is not None and not u.deleted}
         )
-        self._kind: dict[str, Optional[str]] = {}
+        # `foreign`: branches of another repository (a fork's pull request): no kind of ours, and
+        # their names are not this repository's to judge
+        self.foreign = frozenset(foreign)
+        self._kind: dict[str, Optional[str]] = {name: None for name in self.foreign}
         self.debug_only: dict[str, str] = {}  # commit -> the debug tip that holds it (policy.judged, I3)
         # (ref, debug tip) -> the newest debug-only commit the ref lands, its target, all of them
         self.leaks: dict[tuple[str, str], tuple[str, str, list[str]]] = {}
@@ -308,7 +315,7 @@ class Judge:
             if protected and self.on("protected-ref"):
                 self.add(protected_ref.check_branch(u, branch, None))
             return
-        if self.on("branch-name"):
+        if self.on("branch-name") and branch not in self.foreign:
             self.add(r_branch_name.check(u.ref, branch, self.policy, u.new))
         if self.policy.judging_all:  # a malformed policy must never reach main: it would lock the server
             self.policy_files.append((u.ref, branch, u.new))
@@ -333,7 +340,7 @@ class Judge:
     def _walk(self, u: RefUpdate, branch: str, kind: Optional[str]) -> list[tuple[str, ...]]:
         """Stream the commits landing on the branch through the per-commit rules; then judge its
         first-parent line. Returns that line, newest first."""
-        exclude = self.ledger.exclude(kind, None if u.created else u.old, self.merge_base)
+        exclude = self.ledger.exclude(kind, None if u.created else u.old, self.merge_base) + self.judged
         # Tips walked earlier in this push: what they reach is judged already (the per-commit
         # rules are the same on every non-task branch), so a push of main, dev and fifty new
         # branches walks each new commit once. A task branch judges its own commits itself.
@@ -343,7 +350,7 @@ class Judge:
         if u.created or kind == "task":
             line_exclude = sorted(set(exclude + walked))
         else:
-            line_exclude = [self.merge_base] if self.merge_base else [u.old]
+            line_exclude = [self.merge_base, *self.judged] if self.merge_base else [u.old]
         landing = self.facts.walk([u.new], sorted(set(exclude + walked)), paths=self.paths)  # git starts now
         first_parent = self.facts.first_parent([u.new], line_exclude)  # and this runs beside it
         on_line = {entry[0] for entry in first_parent}
@@ -756,10 +763,12 @@ def judge_merge(
     source_sha: str,
     target: str,
     target_sha: str,
+    *,
+    foreign: bool = False,
 ) -> list[Violation]:
     """Merging branch `source` into `target` (a pull request): every commit of the source that the
     target lacks is judged as if pushed, then the merge edge itself."""
-    return merge_judge(facts, policy, state, source, source_sha, target, target_sha).out
+    return merge_judge(facts, policy, state, source, source_sha, target, target_sha, foreign=foreign).out
 
 
 def merge_judge(
@@ -770,22 +779,34 @@ def merge_judge(
     source_sha: str,
     target: str,
     target_sha: str,
+    *,
+    foreign: bool = False,
 ) -> Judge:
-    """`judge_merge`, returning the Judge: its `out` and its `commits_judged` (policy check)."""
+    """`judge_merge`, returning the Judge: its `out` and its `commits_judged` (policy check). With
+    `state.trusted_kinds` (CI), commits that branches of those kinds held are judged already (a
+    release pull request of dev does not re-judge dev's own merges). `foreign`: the source is a
+    fork's branch, never one of this repository's, whatever its name."""
     from policy.model import ZERO
 
-    branches = {name: sha for name, sha in state.branches.items() if name != source}
+    branches = {name: sha for name, sha in state.branches.items() if foreign or name != source}
     branches[target] = target_sha
+    trusted = state.trusted_kinds
+    judged = [] if trusted is None else [sha for name, sha in state.branches.items() if policy.kind_of(name) in trusted]
     update = RefUpdate(f"refs/heads/{source}", ZERO, source_sha)
-    judge = Judge(facts, policy, state._replace(branches=branches), [update], merge_base=target_sha)
+    judge = Judge(
+        facts, policy, state._replace(branches=branches), [update], merge_base=target_sha, judged=judged,
+        foreign=[source] if foreign else [],
+    )  # fmt: skip
     judge.run()
-    source_kind, target_kind = policy.kind_of(source), policy.kind_of(target)
+    source_kind = None if foreign else policy.kind_of(source)
+    target_kind = policy.kind_of(target)
     accepted = policy.accepts(target_kind)
     ref = f"refs/heads/{target}"
     if source_kind == "debug" and target_kind != "debug":
         if policy.enabled("debug-leak"):
             judge.add(debug_leak.check_merge(ref, source_sha, source_sha, f"debug branch {source}", target))
     elif source_kind not in accepted and policy.enabled("merge-source"):
-        desc = f"{source} ({f'a {source_kind} branch' if source_kind else 'no branch kind'})"
+        kind = f"a {source_kind} branch" if source_kind else "no branch kind"
+        desc = f"{source} ({'a branch of another repository' if foreign else kind})"
         judge.add(merge_source.check(ref, source_sha, source_sha, desc, target, accepted))
     return judge

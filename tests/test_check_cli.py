@@ -253,14 +253,16 @@ def test_github_actions_push_and_pull_request(plain: tuple[World, Repo], tmp_pat
     result = cli(repo, env=github(tmp_path, "push", {"ref": ref}))
     assert result.code == 2 and "before/after" in result.err, result.both
 
-    event = {"pull_request": {"head": {"sha": bad}}}
-    pr = github(tmp_path, "pull_request", event, GITHUB_HEAD_REF="feature-x", GITHUB_BASE_REF="main")
+    def pull_request(sha: str, base: str) -> dict:
+        return {"pull_request": {"head": {"ref": "feature-x", "sha": sha, "repo": {"full_name": "lab/research"}},
+                                 "base": {"ref": base}}, "repository": {"full_name": "lab/research"}}  # fmt: skip
+
+    pr = github(tmp_path, "pull_request", pull_request(bad, "main"))
     result = cli(repo, env=pr)
     assert result.code == 1 and rules_of(result) == ["commit-message", "merge-source"], result.both
     repo.git("reset", "-q", "--hard", good)
     assert repo.push("--force", "feature-x").ok
-    pr = github(tmp_path, "pull_request", {"pull_request": {"head": {"sha": good}}},
-                GITHUB_HEAD_REF="feature-x", GITHUB_BASE_REF="dev")  # fmt: skip
+    pr = github(tmp_path, "pull_request", pull_request(good, "dev"))
     result = cli(repo, env=pr)
     assert result.code == 0, result.both
     result = cli(repo, env=github(tmp_path, "workflow_dispatch", {}))
@@ -277,14 +279,16 @@ def test_gitlab_ci_push_merge_request_and_tag(plain: tuple[World, Repo]) -> None
     good = feature(repo)
     bad = repo.commit("bad message", {"src/z.py": "z = 1\n"})
     assert repo.push("feature-x").ok
-    push = {"GITLAB_CI": "true", "CI_COMMIT_BRANCH": "feature-x", "CI_COMMIT_REF_NAME": "feature-x"}
+    push = {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "feature-x",
+            "CI_COMMIT_REF_NAME": "feature-x"}  # fmt: skip
     result = cli(repo, env={**push, "CI_COMMIT_SHA": bad, "CI_COMMIT_BEFORE_SHA": good})
     assert result.code == 1 and rules_of(result) == ["commit-message"], result.both
     result = cli(repo, env={**push, "CI_COMMIT_SHA": good, "CI_COMMIT_BEFORE_SHA": ZERO})
     assert result.code == 0, result.both
 
-    mr = {"GITLAB_CI": "true", "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feature-x",
-          "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": "", "CI_COMMIT_SHA": good}  # fmt: skip
+    mr = {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_IID": "7",
+          "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feature-x", "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": "",
+          "CI_COMMIT_SHA": good, "CI_PROJECT_ID": "41", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "41"}  # fmt: skip
     result = cli(repo, env={**mr, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main"})
     assert result.code == 1 and rules_of(result) == ["merge-source"], result.both
     result = cli(repo, env={**mr, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "dev"})
@@ -294,7 +298,7 @@ def test_gitlab_ci_push_merge_request_and_tag(plain: tuple[World, Repo]) -> None
     repo.checkout("main")
     repo.git("tag", "-a", "v0.1.0", "-m", "version 0.1.0")
     assert repo.push("v0.1.0").ok
-    tag = {"GITLAB_CI": "true", "CI_COMMIT_TAG": "v0.1.0", "CI_COMMIT_REF_NAME": "v0.1.0",
+    tag = {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_TAG": "v0.1.0", "CI_COMMIT_REF_NAME": "v0.1.0",
            "CI_COMMIT_SHA": repo.sha("main"), "CI_COMMIT_BEFORE_SHA": ZERO}  # fmt: skip
     result = cli(repo, env=tag)
     assert result.code == 0, result.both

@@ -12,13 +12,15 @@ import sys
 from collections.abc import Sequence
 from typing import Optional
 
-from policy import report
-from policy.ci import MergeTarget, RefTarget, UsageError, detect
+from policy import ci, report
+from policy.ci import MergeTarget, RefTarget, UsageError, policy_before
 from policy.config import RULE_IDS, Policy, PolicyError
-from policy.engine import Judge, merge_judge
+from policy.engine import Judge, RepoState, merge_judge
 from policy.gitio import CatFile, Git, GitError, is_zero
-from policy.loading import client_refs, from_objects, read_explicit, server_refs, specs
-from policy.model import ZERO, Incomplete, RefUpdate, Violation
+from policy.loading import ENV_FILE, client_refs, from_objects, read_explicit, read_file, server_refs, specs
+from policy.model import ZERO, Commit, Incomplete, RefUpdate, Violation, branch_name
+from policy.naming import example
+from policy.rules import commit_message, protected_ref, task_type
 from policy.verdict import as_before, clone_state, pick_remote, server_state
 
 OPTIONS = ("--ref", "--old", "--new", "--merge", "--into", "--format", "--rules", "--policy", "--remote")
@@ -107,13 +109,10 @@ def run_check(
         )
     remote = None if bare else (remote or pick_remote(names))
     state = server_state(git, all_refs) if bare else clone_state(git, remote, all_refs)
+    in_ci = ci.platform(env)
     with git.session() as objects:  # the policy, then the revisions: one cat-file
-        explicit = read_explicit(policy_file)
-        refs = server_refs(git) if bare else client_refs(remote)
-        found = {} if explicit else objects.read(specs(refs))
-        policy = (explicit or from_objects(found, refs, None if bare else os.getcwd())).only(rules)
-
         target: RefTarget | MergeTarget
+        default = ci.default_branch(env)
         if merge or into:
             if not (merge and into):
                 raise UsageError("--merge SOURCE needs --into TARGET (and the other way round)")
@@ -123,24 +122,185 @@ def run_check(
                 raise UsageError("--ref, --old and --new go together")
             target, what = RefTarget(full_ref(ref), old, new), f"{full_ref(ref)} {_short_rev(old)}..{_short_rev(new)}"
         else:
-            what, target = detect(env, git)
+            what, target, detected = ci.detect(env, git)
+            default = detected or default
+        if in_ci:
+            return _in_ci(git, objects, state, target, what, default, policy_file, rules, env, in_ci)
+        explicit = read_explicit(policy_file)
+        refs = server_refs(git) if bare else client_refs(remote)
+        found = {} if explicit else objects.read(specs(refs))
+        policy = (explicit or from_objects(found, refs, None if bare else os.getcwd())).only(rules)
+        found_here, judged = _judge(git, objects, policy, state, target)
+        return what, found_here, policy, judged
 
-        if isinstance(target, MergeTarget):
-            source_rev = target.source_rev or state.branches.get(target.source, target.source)
-            target_rev = state.branches.get(target.target, target.target)
-            source_sha, target_sha = _resolve(objects, [("source", source_rev), ("target", target_rev)], True)
-            merged = merge_judge(git, policy, state, target.source, source_sha, target.target, target_sha)
-            label = f"{target.source} into {target.target}"
-            judged = report.Judged(label, target_sha, source_sha, merged.commits_judged)
-            return what, merged.out, policy, judged
-        update_ref = full_ref(target.ref)
-        commits = update_ref.startswith("refs/heads/")
-        old_sha, new_sha = _resolve(objects, [("--old", target.old), ("--new", target.new)], commits)
+
+def _judge(
+    git: Git, objects: CatFile, policy: Policy, state: RepoState, target: RefTarget | MergeTarget
+) -> tuple[list[Violation], report.Judged]:
+    """The server's verdict: every branch the server has holds judged commits."""
+    if isinstance(target, MergeTarget):
+        source_rev = target.source_rev or state.branches.get(target.source, target.source)
+        target_rev = state.branches.get(target.target, target.target)
+        source_sha, target_sha = _resolve(objects, [("source", source_rev), ("target", target_rev)], True)
+        return _judge_merge(git, policy, state, target.source, source_sha, target.target, target_sha)
+    update_ref = full_ref(target.ref)
+    commits = update_ref.startswith("refs/heads/")
+    old_sha, new_sha = _resolve(objects, [("--old", target.old), ("--new", target.new)], commits)
     update = RefUpdate(update_ref, old_sha, new_sha)
-    judge = Judge(git, policy, as_before(state, update.ref, old_sha), [update])
-    found_update = judge.run()
-    label = update_ref.split("/", 2)[2] if update_ref.startswith(("refs/heads/", "refs/tags/")) else update_ref
-    return what, found_update, policy, report.Judged(label, old_sha, new_sha, judge.commits_judged)
+    return _judge_update(git, policy, as_before(state, update.ref, old_sha), update)
+
+
+def _judge_update(
+    git: Git, policy: Policy, state: RepoState, update: RefUpdate
+) -> tuple[list[Violation], report.Judged]:
+    """One ref update's verdict, and what was judged (the ref, the range, how many commits)."""
+    judge = Judge(git, policy, state, [update])
+    found = judge.run()
+    ref = update.ref
+    label = ref.split("/", 2)[2] if ref.startswith(("refs/heads/", "refs/tags/")) else ref
+    return found, report.Judged(label, update.old, update.new, judge.commits_judged)
+
+
+def _judge_merge(
+    git: Git, policy: Policy, state: RepoState, source: str, source_sha: str, target: str, target_sha: str,
+    foreign: bool = False,
+) -> tuple[list[Violation], report.Judged]:  # fmt: skip
+    """A pull request's verdict, and what was judged."""
+    merged = merge_judge(git, policy, state, source, source_sha, target, target_sha, foreign=foreign)
+    judged = report.Judged(f"{source} into {target}", target_sha, source_sha, merged.commits_judged)
+    return merged.out, judged
+
+
+# --------------------------------------------------------------------------- in CI
+
+
+def _in_ci(
+    git: Git,
+    objects: CatFile,
+    state: RepoState,
+    target: RefTarget | MergeTarget,
+    what: str,
+    default: Optional[str],
+    policy_file: Optional[str],
+    rules: Optional[list[str]],
+    env: dict[str, str],
+    platform: str,
+) -> tuple[str, list[Violation], Policy, report.Judged]:
+    """CI runs after the push, where no hook ran: only what protected branches held before the
+    event counts as judged, the policy is main's before the event, a fork's branch is no branch
+    of ours (see policy.ci)."""
+    if env.get(ENV_FILE):
+        raise UsageError(
+            f"{ENV_FILE} is set, and {platform} does not honour it: in CI the policy is main's as it was "
+            f"before the event (a file in the checkout is the judged commit's, and any earlier step can set "
+            f"{ENV_FILE}); unset it, or name a file outside the checkout with --policy FILE"
+        )
+    explicit = read_file(policy_file) if policy_file else None
+    if isinstance(target, MergeTarget):
+        return _ci_merge(git, objects, state, target, what, default, explicit, rules)
+    update_ref = full_ref(target.ref)
+    branch = branch_name(update_ref)
+    new_sha = ZERO if is_zero(target.new) else _resolve(objects, [("--new", target.new)], branch is not None)[0]
+    gone = False  # `old` is not in this clone: no ref has it any more (a force-push rewrote it)
+    old_sha = target.old
+    if not is_zero(old_sha):
+        if _full_sha(old_sha) and objects.info([f"{old_sha}^{{object}}"]).get(f"{old_sha}^{{object}}") is None:
+            gone = True
+        else:
+            old_sha = _resolve(objects, [("--old", old_sha)], branch is not None)[0]
+    before = as_before(state, update_ref, ZERO if is_zero(old_sha) else old_sha)
+    policy = (explicit or policy_before(objects, before.branches, default)).only(rules)
+    protected = tuple(policy.protected_kinds)
+    found: list[Violation] = []
+    if branch is not None and not is_zero(new_sha):
+        if policy.kind_of(branch) in protected:
+            if gone and policy.enabled("protected-ref"):
+                found += protected_ref.check_branch(RefUpdate(update_ref, old_sha, new_sha), branch, False)
+        else:
+            what += " (every commit no protected branch has)"
+        if gone or policy.kind_of(branch) not in protected:
+            old_sha = ZERO  # judged against the protected branches alone
+    update = RefUpdate(update_ref, old_sha, new_sha)
+    state = as_before(state, update_ref, old_sha)._replace(trusted_kinds=protected)
+    found_update, judged = _judge_update(git, policy, state, update)
+    return what, found + found_update, policy, judged
+
+
+def _ci_merge(
+    git: Git,
+    objects: CatFile,
+    state: RepoState,
+    target: MergeTarget,
+    what: str,
+    default: Optional[str],
+    explicit: Optional[Policy],
+    rules: Optional[list[str]],
+) -> tuple[str, list[Violation], Policy, report.Judged]:
+    if target.target not in state.branches:
+        raise UsageError(
+            f"the target branch {target.target} is not in this clone: fetch every branch "
+            "(actions/checkout: fetch-depth: 0; GitLab: the README's git fetch)"
+        )
+    if target.fork and not target.source_rev:
+        raise UsageError(f"the head commit of {target.fork}:{target.source} is not given by the event")
+    source_rev = target.source_rev or state.branches.get(target.source)
+    if source_rev is None:
+        raise UsageError(f"the source branch {target.source} is not in this clone: fetch every branch")
+    target_rev = state.branches[target.target]
+    source_sha, target_sha = _resolve(objects, [("source", source_rev), ("target", target_rev)], True)
+    policy = (explicit or policy_before(objects, state.branches, default)).only(rules)
+    trusted = state._replace(trusted_kinds=tuple(policy.protected_kinds))
+    source = f"{target.fork}:{target.source}" if target.fork else target.source
+    found, judged = _judge_merge(
+        git, policy, trusted, source, source_sha, target.target, target_sha, foreign=bool(target.fork)
+    )
+    if target.fork:
+        found = [_fork_hint(v, target, source_sha, policy) for v in found]
+    if target.title is not None:
+        found += _title(policy, target, source_sha, target_sha)
+    return what, found, policy, judged
+
+
+def _fork_hint(v: Violation, target: MergeTarget, source_sha: str, policy: Policy) -> Violation:
+    """The refusal of a fork's branch says how to bring it in as a branch of ours."""
+    if v.rule != "merge-source" or v.commit != source_sha:
+        return v
+    protected = policy.protected_kinds
+    kinds = [k for k in policy.accepts(policy.kind_of(target.target)) if k not in protected]
+    name = example(policy.pattern(kinds[0])) if kinds else "<branch>"
+    url = target.fork_url or f"<{target.fork} url>"
+    hint = (
+        f"a fork's branch is never one of this repository's branches: bring it here as one, then open "
+        f"the request from it: git fetch {url} {target.source} && git push origin FETCH_HEAD:refs/heads/{name}"
+    )
+    return v._replace(hint=hint)
+
+
+def _title(policy: Policy, target: MergeTarget, source_sha: str, target_sha: str) -> list[Violation]:
+    """The request's title becomes the merge commit's message (the platform setting in the
+    README): judged here as the push run of the target will judge that commit."""
+    title = target.title or ""
+    message = f"{title} (#{target.number})" if target.number else title
+    merge = Commit(source_sha, "", (target_sha, source_sha), message, ())
+    ref = f"refs/heads/{target.target}"
+    target_kind = policy.kind_of(target.target)
+    strict = target_kind in policy.settings("commit-message")["strict_branches"]
+    found: list[Violation] = []
+    if policy.enabled("commit-message"):
+        found += commit_message.check(merge, ref, strict, policy)
+    source_kind = None if target.fork else policy.kind_of(target.source)
+    if policy.enabled("task-type") and target_kind in ("main", "dev") and source_kind == "task":
+        found += task_type.check_task_merge(merge, ref, target.target, target.source, policy)
+    hint = "edit the title of the pull/merge request (the platform makes it the merge commit's message: README, In CI)"
+    return [v._replace(message=f"title {_show(message)}: {v.message}", hint=f"{hint}; {v.hint}") for v in found]
+
+
+def _show(text: str) -> str:
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
+def _full_sha(rev: str) -> bool:
+    return len(rev) == 40 and all(c in "0123456789abcdef" for c in rev)
 
 
 def _resolve(objects: CatFile, revs: list[tuple[str, str]], commits: bool) -> list[str]:
@@ -172,7 +332,7 @@ def _resolve(objects: CatFile, revs: list[tuple[str, str]], commits: bool) -> li
 
 def _short_rev(rev: str) -> str:
     """A full sha as its short form; a name (origin/main, HEAD~2) as given."""
-    return rev[:7] if len(rev) == 40 and all(c in "0123456789abcdef" for c in rev) else rev
+    return rev[:7] if _full_sha(rev) else rev
 
 
 def _a(kind: str) -> str:
