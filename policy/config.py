@@ -559,6 +559,7 @@ class Policy:
         self.kinds: dict[str, Pattern] = {
             kind: compile_template(entry["pattern"], placeholders) for kind, entry in cfg["branches"].items()
         }
+        self._kind_cache: dict[str, Optional[str]] = {}
         self.version_tag_re = compile_template(cfg["version_tag"], placeholders)
         self.tasks_dir: str = cfg["tasks"]["dir"]
         self.main_config: str = cfg["tasks"]["main_config"]
@@ -611,12 +612,17 @@ class Policy:
 
     # branches ---------------------------------------------------------------
     def kind_of(self, branch: str) -> Optional[str]:
-        if not _utf8(branch):  # RE2 matches text; a name of other bytes is no kind's
-            return None
-        for kind, pattern in self.kinds.items():
-            if pattern.fullmatch(branch):
-                return kind
-        return None
+        """The first kind whose pattern matches the whole name (remembered: a push of thousands of
+        branches asks for each name more than once, and every RE2 call costs microseconds)."""
+        found = self._kind_cache.get(branch, "")
+        if found != "":
+            return found
+        kind = None
+        if _utf8(branch):  # RE2 matches text; a name of other bytes is no kind's
+            kind = next((k for k, pattern in self.kinds.items() if pattern.fullmatch(branch)), None)
+        if len(self._kind_cache) < 100_000:
+            self._kind_cache[branch] = kind
+        return kind
 
     def name_field(self, branch: str, field: str) -> Optional[str]:
         kind = self.kind_of(branch)

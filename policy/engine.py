@@ -50,7 +50,9 @@ from policy.rules import (
 class Facts(Protocol):
     """What the engine needs from a repository (implemented by policy.gitio.Git)."""
 
-    def walk(self, include: Sequence[str], exclude: Sequence[str], paths: bool = True) -> Iterator[Commit]: ...
+    def walk(
+        self, include: Sequence[str], exclude: Sequence[str], paths: bool = True, topo: bool = False
+    ) -> Iterator[Commit]: ...
     def commits(self, shas: Sequence[str], paths: bool = True) -> Iterator[Commit]: ...
     def first_parent(self, include: Sequence[str], exclude: Sequence[str]) -> list[tuple[str, ...]]: ...
     def reached_from(self, include: Sequence[str], exclude: Sequence[str]) -> dict[str, str]: ...
@@ -248,12 +250,14 @@ class Judge:
             if self.kind(b) in protected and not u.created and not u.deleted and self.on("protected-ref")
         )
         late = [(u, b) for u, b in branches if u.created and not self.merge_base and self.kind(b) not in protected]
+        late_refs = {u.ref for u, _ in late}
         for u, b in branches:
-            if (u, b) not in late:
-                self._branch_update(u, b)
+            if u.ref not in late_refs:
+                self._branch_update(u, b, self._walk)
         settled = self._nothing_new(late)
+        lines = self._late_walks([(u, b) for u, b in late if u.new not in settled])
         for u, b in late:
-            self._branch_update(u, b, nothing_new=u.new in settled)
+            self._branch_update(u, b, lambda u, branch, kind: lines.get(branch, []))
         self._other_refs([u for u in ordered if branch_name(u.ref) is None])
         self._finish()
         return self.out
@@ -308,7 +312,11 @@ class Judge:
         return (2 if self.kind(branch) == "debug" else 1, u.ref)
 
     # ------------------------------------------------------------------ branches
-    def _branch_update(self, u: RefUpdate, branch: str, nothing_new: bool = False) -> None:
+    def _branch_update(
+        self, u: RefUpdate, branch: str, walk: Callable[[RefUpdate, str, Optional[str]], list[tuple[str, ...]]]
+    ) -> None:
+        """The rules of one branch update; `walk` judges the commits it lands and gives its
+        first-parent line (the update's own walk, or what a batched walk of new branches found)."""
         kind = self.kind(branch)
         protected = kind in self.policy.protected_kinds
         if u.deleted:
@@ -324,11 +332,8 @@ class Judge:
             fast_forward = self._fast_forward[(u.old, u.new)]()
             self.add(protected_ref.check_branch(u, branch, fast_forward))
 
-        if nothing_new:
-            self.walked[branch] = u.new
-            first_parent: list[tuple[str, ...]] = []
-        else:
-            first_parent = self._walk(u, branch, kind)
+        first_parent = walk(u, branch, kind)
+        self.walked[branch] = u.new
         if kind == "task" and (u.created or self.merge_base) and self.on("task-base"):
             self._task_base(u, branch, first_parent)
         if kind == "hotfix" and self.on("hotfix-size"):
@@ -336,6 +341,56 @@ class Judge:
             if starts:
                 counted = [n for start in starts if (n := self.facts.changed_lines(start, u.new)) is not None]
                 self.add(hotfix_size.check(u.ref, branch, u.new, min(counted) if counted else None, self.policy))
+
+    def _late_walks(self, late: list[tuple[RefUpdate, str]]) -> dict[str, list[tuple[str, ...]]]:
+        """New branches that bring commits of their own, judged in one walk per kind of judgement
+        (others, task, debug: policy.judged) whatever their number: a push of 10,000 new branches
+        costs three walks, not 10,000. Each commit is judged once, for task-scope once per task
+        branch that reaches it; the first-parent line of each branch is worked out from the walk
+        (git's --topo-order gives every commit after all its children). Returns branch -> its
+        first-parent line, newest first, as `_walk` would."""
+        groups: dict[str, list[tuple[RefUpdate, str]]] = defaultdict(list)
+        for u, b in late:
+            kind = self.kind(b)
+            groups[kind if kind in ("task", "debug") else ""].append((u, b))
+        lines: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+        for group in ("", "task", "debug"):  # debug last: it may skip what the others judged (I2)
+            members = groups.get(group)
+            if not members:
+                continue
+            kind_of_group = group or None
+            exclude = self.ledger.exclude(kind_of_group, None, None) + self.ledger.vouchers("", kind_of_group)
+            at_tip: dict[str, frozenset[str]] = defaultdict(frozenset)
+            for u, b in members:
+                at_tip[u.new] |= {b}
+            # commit -> what its children found: the branches of the group that hold it, and those
+            # whose first-parent line has it (joined only when the commit comes: a parent outside the
+            # walk, such as the one commit 10,000 new branches start from, costs nothing)
+            reach: dict[str, list[frozenset[str]]] = defaultdict(list)
+            line: dict[str, list[frozenset[str]]] = defaultdict(list)
+            tips = sorted(at_tip)
+            for c in self.facts.walk(tips, sorted(set(exclude)), paths=self.paths, topo=True):
+                here = at_tip.get(c.sha, frozenset())
+                names = here.union(*reach.pop(c.sha, ()))
+                made_on = here.union(*line.pop(c.sha, ()))
+                for parent in c.parents:
+                    reach[parent].append(names)
+                if c.parents:
+                    line[c.parents[0]].append(made_on)
+                if not names:
+                    continue
+                self.commits_judged += 1
+                first = min(names)
+                self._commit(c, f"refs/heads/{first}", first, self.kind(first), False)
+                if group == "task" and self.on("task-scope"):
+                    for other in sorted(names - {first}):
+                        self.add(task_scope.check(c, f"refs/heads/{other}", other, self.policy))
+                for b in sorted(made_on):
+                    lines[b].append((c.sha, *c.parents))
+                    self._made_on(c, f"refs/heads/{b}", b, self.kind(b), False)
+            for u, b in members:
+                self.walked[b] = u.new
+        return lines
 
     def _walk(self, u: RefUpdate, branch: str, kind: Optional[str]) -> list[tuple[str, ...]]:
         """Stream the commits landing on the branch through the per-commit rules; then judge its

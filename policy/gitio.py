@@ -158,13 +158,16 @@ class Git:
         return decode(out).strip() if out else None
 
     # -- history -----------------------------------------------------------------------------
-    def walk(self, include: Sequence[str], exclude: Sequence[str], paths: bool = True) -> Iterator[Commit]:
-        """Every commit reachable from `include` and not from `exclude`, newest first, streamed.
+    def walk(
+        self, include: Sequence[str], exclude: Sequence[str], paths: bool = True, topo: bool = False
+    ) -> Iterator[Commit]:
+        """Every commit reachable from `include` and not from `exclude`, newest first, streamed
+        (`topo`: every commit after all of its children).
 
         Merges carry the paths that differ from every parent (a combined diff): what the merge
         itself changed, beyond what its parents brought.
         """
-        args = ["log", "-z", "--stdin", _LOG_FORMAT]
+        args = ["log", "-z", "--stdin", _LOG_FORMAT, *(["--topo-order"] if topo else [])]
         if paths:
             args += [*_DIFF_FLAGS, "--diff-merges=dense-combined"]
         lines = [*include, *("^" + sha for sha in exclude)]
