@@ -16,9 +16,11 @@ from __future__ import annotations
 import fnmatch
 import json
 import posixpath
+import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional
 
+from policy import flatyaml
 from policy.gitio import CatFile, decode
 from policy.naming import parse_semver
 from policy.workflow.workspace import Workspace
@@ -89,7 +91,7 @@ def find_files(session: CatFile, roots: dict[str, str], globs: list[str]) -> dic
     """For each root tree (a key -> an object spec), the files matching `globs` (relative paths,
     one shell glob per `/`-separated part) as path -> blob id. One batch per tree level, so the
     number of round trips is the depth of the globs, whatever the number of roots."""
-    patterns = [tuple(g.split("/")) for g in globs]
+    patterns = [_compiled(g) for g in globs]
     found: dict[str, dict[str, str]] = {key: {} for key in roots}
     frontier: list[tuple[str, str, tuple[str, ...]]] = [(key, spec, ()) for key, spec in roots.items()]
     while frontier:
@@ -107,8 +109,18 @@ def find_files(session: CatFile, roots: dict[str, str], globs: list[str]) -> dic
     return found
 
 
-def _matches(path: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
-    return all(fnmatch.fnmatchcase(name, part) for name, part in zip(path, pattern))
+def _compiled(glob: str) -> tuple[re.Pattern[str], ...]:
+    """A glob as one compiled shell pattern per `/`-separated part (fnmatch, case-sensitive)."""
+    return tuple(re.compile(fnmatch.translate(part)) for part in glob.split("/"))
+
+
+def _matches(path: tuple[str, ...], pattern: tuple[re.Pattern[str], ...]) -> bool:
+    return all(part.match(name) is not None for name, part in zip(path, pattern))
+
+
+def matches(path: str, glob: str) -> bool:
+    parts, pattern = tuple(path.split("/")), _compiled(glob)
+    return len(parts) == len(pattern) and _matches(parts, pattern)
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -138,8 +150,10 @@ def parse_mapping(data: bytes, path: str) -> tuple[Optional[dict[str, Any]], str
     else:
         import yaml
 
-        try:
-            loaded = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        try:  # flat KEY: value files (the usual config) without PyYAML's constructor, same values
+            loaded = flatyaml.load(text)
+            if loaded is None:
+                loaded = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             return None, f"{path}{f':{mark.line + 1}' if mark else ''}: not valid YAML"
@@ -241,7 +255,7 @@ def collect(ws: Workspace, debug: bool = False, charts: bool = False) -> list[Ru
             and (key.split(".")[0] not in required if baseline is None else _differs(baseline, key, value))
         ]
         for glob in metrics:
-            for path in sorted(p for p in found if _matches(tuple(p.split("/")), tuple(glob.split("/")))):
+            for path in sorted(p for p in found if matches(p, glob)):
                 loaded, problem = parse_mapping(blobs[found[path]] or b"", f"{folder}/{path}")
                 if problem:
                     run.problems.append(problem)
@@ -252,7 +266,7 @@ def collect(ws: Workspace, debug: bool = False, charts: bool = False) -> list[Ru
         if charts:
             for glob in chart_globs:
                 for path in sorted(found):
-                    if _matches(tuple(path.split("/")), tuple(glob.split("/"))):
+                    if matches(path, glob):
                         run.charts[path] = blobs[found[path]] or b""
     ordered = sorted(runs.values(), key=lambda r: (r.time, r.branch))
     _name(ordered)

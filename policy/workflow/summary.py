@@ -188,8 +188,9 @@ TEMPLATE = r"""// report.typ -- written by `policy report`; compile with: typst 
 #show heading: set block(above: 1.2em, below: 0.6em)
 
 // a number as text, to four significant digits; anything else as it is
+#let number-re = regex("^-?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$")
 #let fmt(cell) = {
-  if cell.match(regex("^-?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$")) == none { return cell }
+  if cell.match(number-re) == none { return cell }
   let v = float(cell)
   if v == 0 or calc.abs(v) >= 1000 or v == calc.round(v) { return str(calc.round(v, digits: 2)) }
   let digits = calc.max(0, 3 - int(calc.floor(calc.log(calc.abs(v)))))
