@@ -222,7 +222,7 @@ TEMPLATE = r"""// report.typ -- written by `policy report`; compile with: typst 
   let (y0, y1) = (ys.fold(ys.at(0), calc.min), ys.fold(ys.at(0), calc.max))
   if x1 == x0 { x1 = x0 + 1 }
   if y1 == y0 { y1 = y0 + 1 }
-  let (w, h) = (17cm, 5.5cm)
+  let (w, h) = (16cm, 4.6cm)
   let px(x) = (x - x0) / (x1 - x0) * w
   let py(y) = h - (y - y0) / (y1 - y0) * h
   let run-index = (:)
