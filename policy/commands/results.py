@@ -115,6 +115,8 @@ def tasks(keys: tuple[str, ...], sort: Optional[str], desc: bool, wheres: tuple[
         else:
             keep = [k for k in [sort, *(table.where(w)[0] for w in wheres)] if k]
             text, note = table.render_text(chosen, columns, _width(width), keep)
+            if runs and not chosen:
+                text = f"no run matches (of {len(runs)} runs)"
             click.echo(text)
             if note:
                 click.echo(f"note: {note}", err=True)

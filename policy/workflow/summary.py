@@ -93,9 +93,12 @@ def write(
 
     def put(name: str, text: str) -> None:
         path = os.path.join(out_dir, name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text if text.endswith("\n") else text + "\n")
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text if text.endswith("\n") else text + "\n")
+        except OSError as exc:
+            raise WorkflowError(f"cannot write {path}: {exc.strerror}") from None
         written.append(path)
 
     put("runs.csv", render_csv(runs, columns))
