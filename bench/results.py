@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -81,16 +82,20 @@ def build(path: str, runs: int, steps: int) -> None:
     subprocess.run(["git", "-C", path, "checkout", "-q", "-f", "main"], check=True)
 
 
-def timed(cwd: str, args: list[str], repeat: int) -> tuple[float, str]:
-    times, out = [], ""
+def timed(cwd: str, args: list[str], repeat: int) -> tuple[float, float, str]:
+    """Median wall time, median CPU time (user + system, policy and its git processes), output."""
+    times, cpus, out = [], [], ""
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "policy", *args], cwd=cwd, capture_output=True, text=True)
         times.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if proc.returncode:
             sys.exit(f"policy {' '.join(args)} failed: {proc.stderr.strip()}")
         out = proc.stdout
-    return statistics.median(times), out
+    return statistics.median(times), statistics.median(cpus), out
 
 
 def main() -> None:
@@ -121,9 +126,9 @@ def main() -> None:
     if pdf:
         cases.append(("policy report (with report.pdf)", ["report", "--pdf"]))
     for label, argv in cases:
-        seconds, out = timed(path, argv, args.repeat)
+        seconds, cpu, out = timed(path, argv, args.repeat)
         rows = len(out.splitlines())
-        print(f"{label:<45} {seconds:7.2f} s   ({rows} lines out)")
+        print(f"{label:<45} {seconds:7.2f} s wall  {cpu:7.2f} s cpu   ({rows} lines out)")
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     from policy.workflow.listing import collect
     from policy.workflow.workspace import Workspace
