@@ -290,6 +290,26 @@ def test_tasks_reads_in_a_constant_number_of_processes(three: tuple[World, Repo,
         repo.git("branch", "-D", f"task-0.1.0-202602{i + 1:02d}-copy{i}")
 
 
+def test_unreadable_results_are_named_and_the_rest_shown(three: tuple[World, Repo, list[str]], tmp_path: Path) -> None:
+    world = World(tmp_path)
+    repo = seed_repo(world)
+    run = ok_and_push(repo, "task", "start", "odd", "--time", T1)
+    repo.commit(
+        "task: odd results",
+        {f"tasks/{run}/metrics.json": '{"loss": {"train": 0.5}, "bad\\u001bkey": 1}',
+         f"tasks/{run}/metrics.yaml": "acc: [0.5\n",
+         f"tasks/{run}/charts/x.csv": "step,a\nfoo,1\n2,bar\n3,0.5\n", f"tasks/{run}/charts/empty.csv": ""},
+    )  # fmt: skip
+    out = cli(repo, "tasks", "--format", "json")
+    assert out.code == 0 and f"tasks/{run}/metrics.yaml:2: not valid YAML" in out.stderr, out.show()
+    assert json.loads(out.stdout)["runs"][0]["metrics"] == {"loss.train": 0.5, "bad\x1bkey": 1}
+    text = ok(repo, "tasks", "--width", "0")
+    assert "bad\\x1bkey" in text and "\x1b" not in text  # a key from a commit cannot drive the terminal
+    out = cli(repo, "report", "--no-pdf")
+    assert out.code == 0 and f"tasks/{run}/charts/empty.csv: expected a header row" in out.stderr, out.show()
+    assert (repo.path / "reports/charts/x.csv").read_text() == "run,step,series,value\nodd,3,a,0.5\n"
+
+
 def test_policy_settings_for_results() -> None:
     assert parse_policy_text(TEMPLATE, "t").cfg == DEFAULTS
     policy = parse_policy_text("tasks:\n  metrics: [results/*.json]\n  charts: [plots/*.csv]\n", "f")

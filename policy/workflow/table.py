@@ -231,7 +231,8 @@ def render_text(runs: Sequence[Run], columns: Columns, width: int = 0, keep: Seq
     if not runs:
         return "no task runs (start one with: policy task start <slug>)", ""
     keys = list(columns.keys)
-    table = [header(columns)] + [[c if c.isprintable() else escape(c) for c in cells(run, columns)] for run in runs]
+    rows = [header(columns)] + [cells(run, columns) for run in runs]
+    table = [[c if c.isprintable() else escape(c) for c in row] for row in rows]
     cut = False
     for row in table[1:]:
         for i, cell in enumerate(row):
