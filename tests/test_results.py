@@ -15,8 +15,10 @@ import pytest
 from conftest import Repo, World, config, policy_cmd
 from workflow_helpers import cli, current, ok, ok_and_push, pushed
 
+from policy.commands.results import tasks as tasks_command
 from policy.config import DEFAULTS, parse_policy_text
 from policy.template import TEMPLATE
+from policy.workflow import table
 from policy.workflow.listing import collect
 from policy.workflow.workspace import Workspace
 
@@ -147,14 +149,21 @@ def test_tasks_text_sort_filters_and_errors(three: tuple[World, Repo, list[str]]
     assert lines[1].split() == ["lr-small", "0.1.0", T1, "main", *(str(small[k]) for k in small), "42", "0.0005"]
     assert [line.split()[3] for line in lines[1:]] == ["main", "dev", "open"]
 
-    def names(*args: str) -> list[str]:
-        return [line.split()[0] for line in ok(repo, "tasks", "--width", "0", *args).splitlines()[1:]]
+    found = collect(Workspace(str(repo.path)))
+
+    def names(*args: str, via_cli: bool = False) -> list[str]:
+        """The names `policy tasks ARGS` lists (most cases in-process, with the command's own parser)."""
+        if via_cli:
+            return [line.split()[0] for line in ok(repo, "tasks", "--width", "0", *args).splitlines()[1:]]
+        ctx = tasks_command.make_context("tasks", list(args))
+        p = ctx.params
+        return [r.name for r in table.select(found, p["wheres"], p["version"], p["merged"], p["sort"], p["desc"])]
 
     accs = {run: metrics_of(repo, run)["acc"] for run in runs}
     by_acc = [r.split("-", 4)[-1] for r in sorted(runs, key=lambda r: float(str(accs[r])), reverse=True)]
-    assert names("--sort", "acc", "--desc") == by_acc
+    assert names("--sort", "acc", "--desc", via_cli=True) == by_acc
     assert names("--sort", "LEARNING_RATE") == ["lr-small", "seed-7", "lr-big"]  # 0.0005 < 0.001 < 0.01
-    assert names("--where", "status=open") == ["seed-7"]
+    assert names("--where", "status=open", via_cli=True) == ["seed-7"]
     assert names("--merged") == ["lr-small", "lr-big"]
     assert names("--where", "LEARNING_RATE>0.001", "--where", "status!=main") == ["lr-big"]
     assert names("--version", "0.2.0") == [] and names("--version", "0.1.0") == ["lr-small", "lr-big", "seed-7"]

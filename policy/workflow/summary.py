@@ -196,7 +196,7 @@ TEMPLATE = r"""// report.typ -- written by `policy report`; compile with: typst 
   if cell.match(number-re) == none { return cell }
   let v = float(cell)
   if v == 0 or calc.abs(v) >= 1000 or v == calc.round(v) { return str(calc.round(v, digits: 2)) }
-  let digits = calc.max(0, 3 - int(calc.floor(calc.log(calc.abs(v)))))
+  let digits = calc.min(12, calc.max(0, 3 - int(calc.floor(calc.log(calc.abs(v))))))
   str(calc.round(v, digits: digits))
 }
 #let col(name) = head.position(h => h == name)
