@@ -34,7 +34,9 @@ COMMANDS = {
         "Merge an allowed source into main or dev the way the policy wants.",
     ),
     "release": ("policy.commands.workflow", "release", "Raise VERSION, tag vX.Y.Z, merge main back into dev."),
-    "tasks": ("policy.commands.workflow", "tasks", "A table of every task run: version, time, slug, merged, config."),
+    "tasks": ("policy.commands.results", "tasks", "The runs' results: status, settings that differ, metrics."),
+    "report": ("policy.commands.results", "report", "Summary data of every run and a Typst report (report.typ)."),
+    "run": ("policy.commands.results", "run", "Run the current run's script (train.py), logged in its folder."),
     "demo": (
         "policy.commands.demo",
         "demo",

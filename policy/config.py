@@ -88,6 +88,8 @@ DEFAULTS: dict[str, Any] = {
         "dir": "tasks",
         "main_config": "tasks/main/config.yaml",
         "version_key": "VERSION",
+        "metrics": ["metrics.json", "metrics.yaml"],
+        "charts": ["charts/*.csv"],
     },
     "version_tag": "v{semver}",
     "rules": {
@@ -345,7 +347,10 @@ def _merge_user(source: str, root: _Node) -> dict[str, Any]:
     if "tasks" in top:
         fields = c.known(top["tasks"], "tasks", list(DEFAULTS["tasks"]))
         for name, node in fields.items():
-            cfg["tasks"][name] = c.text(node, f"tasks.{name}").strip("/")
+            if name in RUN_GLOBS:
+                cfg["tasks"][name] = c.items(node, f"tasks.{name}", _run_glob(c))
+            else:
+                cfg["tasks"][name] = c.text(node, f"tasks.{name}").strip("/")
     if "version_tag" in top:
         cfg["version_tag"] = c.text(top["version_tag"], "version_tag", what="a tag template")
     if "rules" in top:
@@ -355,6 +360,23 @@ def _merge_user(source: str, root: _Node) -> dict[str, Any]:
     _drop_removed_kinds(cfg, removed)
     _check_references(c, cfg, top)
     return cfg
+
+
+RUN_GLOBS = ("metrics", "charts")  # tasks.<key>: globs of files inside a run's folder (policy tasks / report)
+
+
+def _run_glob(c: _Checker) -> Callable[[_Node, str], str]:
+    """A glob relative to the run's folder (`charts/*.csv`): each `/`-separated part is a shell
+    glob; nothing absolute, no `..`, so a run's results are read from inside its own folder."""
+
+    def check(node: _Node, key: str) -> str:
+        text = c.text(node, key, what="a glob inside the run's folder")
+        parts = text.split("/")
+        if text.startswith("/") or any(part in ("", ".", "..") for part in parts):
+            raise c.fail(node, key, f"expected a glob inside the run's folder such as charts/*.csv, got {text!r}")
+        return text
+
+    return check
 
 
 def _drop_removed_kinds(cfg: dict[str, Any], removed: set[str]) -> None:

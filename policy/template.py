@@ -51,6 +51,9 @@ tasks:
   dir: tasks
   main_config: tasks/main/config.yaml
   version_key: VERSION
+  # What a run recorded, read by `policy tasks` and `policy report` (globs inside tasks/<run>/):
+  metrics: [metrics.json, metrics.yaml]   # JSON or YAML mappings; nested keys shown as val.acc
+  charts: ['charts/*.csv']                # chart data: a step/x column, then one column per series
 
 # Version tags (protected-ref, version-tag).
 version_tag: 'v{semver}'

@@ -415,30 +415,25 @@ def two_runs(repo: Repo) -> tuple[str, str]:
     return first, second
 
 
-def test_tasks_lists_every_run_as_json(seeded: tuple[World, Repo]) -> None:
+def test_tasks_lists_every_run_with_what_differs_from_main(seeded: tuple[World, Repo]) -> None:
     _, repo = seeded
     first, second = two_runs(repo)
     data = json.loads(ok(repo, "tasks", "--format", "json"))
-    assert data["keys"] == ["DEBUG", "RANDOM_SEED", "LEARNING_RATE", "BATCH"]
-    rows = {row["branch"]: row for row in data["tasks"]}
+    assert data["settings"] == ["RANDOM_SEED", "LEARNING_RATE", "BATCH"] and data["metrics"] == []
+    rows = {row["branch"]: row for row in data["runs"]}
     assert list(rows) == [first, second]
-    assert (rows[first]["version"], rows[first]["time"], rows[first]["slug"]) == ("0.1.0", T1, "lr-small")
-    assert (rows[second]["version"], rows[second]["time"], rows[second]["slug"]) == ("0.1.0", T2, "seed-7")
-    assert rows[first]["merged"] is True and rows[second]["merged"] is False
-    assert rows[first]["values"] == {"DEBUG": False, "RANDOM_SEED": 42, "LEARNING_RATE": 0.0005, "BATCH": None}
-    assert rows[second]["values"] == {"DEBUG": False, "RANDOM_SEED": 7, "LEARNING_RATE": 0.001, "BATCH": 64}
+    assert (rows[first]["version"], rows[first]["time"], rows[first]["name"]) == ("0.1.0", T1, "lr-small")
+    assert (rows[second]["version"], rows[second]["time"], rows[second]["name"]) == ("0.1.0", T2, "seed-7")
+    assert rows[first]["status"] == "main" and rows[second]["status"] == "open"
+    assert rows[first]["values"] == {"RANDOM_SEED": 42, "LEARNING_RATE": 0.0005, "BATCH": None}
+    assert rows[second]["values"] == {"RANDOM_SEED": 7, "LEARNING_RATE": 0.001, "BATCH": 64}
+    assert rows[first]["differs"] == ["LEARNING_RATE"] and rows[second]["differs"] == ["RANDOM_SEED", "BATCH"]
     assert set(rows[second]["refs"]) == {"local", "origin"}
     assert rows[second]["commit"] == repo.sha(second)
-
-
-def test_tasks_lists_every_run_as_text(seeded: tuple[World, Repo]) -> None:
-    _, repo = seeded
-    first, second = two_runs(repo)
-    lines = ok(repo, "tasks").splitlines()
-    header = ["BRANCH", "VERSION", "TIME", "SLUG", "MERGED", "WHERE", "DEBUG", "RANDOM_SEED", "LEARNING_RATE", "BATCH"]
-    assert lines[0].split() == header
-    assert lines[1].split() == [first, "0.1.0", T1, "lr-small", "yes", "local,origin", "false", "42", "0.0005", "-"]
-    assert lines[2].split() == [second, "0.1.0", T2, "seed-7", "no", "local,origin", "false", "7", "0.001", "64"]
+    lines = ok(repo, "tasks", "--width", "0").splitlines()
+    assert lines[0].split() == ["NAME", "VERSION", "TIME", "STATUS", "RANDOM_SEED", "LEARNING_RATE", "BATCH"]
+    assert lines[1].split() == ["lr-small", "0.1.0", T1, "main", "42", "0.0005", "-"]
+    assert lines[2].split() == ["seed-7", "0.1.0", T2, "open", "7", "0.001", "64"]
     chosen = ok(repo, "tasks", "-k", "LEARNING_RATE").splitlines()
     assert chosen[0].split()[-1] == "LEARNING_RATE" and chosen[1].split()[-1] == "0.0005"
 
@@ -449,9 +444,10 @@ def test_tasks_finds_runs_whose_branch_is_gone(seeded: tuple[World, Repo]) -> No
     repo.checkout("main")
     repo.git("branch", "-q", "-D", first, second)
     pushed(repo, f":refs/heads/{first}")
-    lines = {line.split()[0]: line.split() for line in ok(repo, "tasks").splitlines()[1:]}
-    assert lines[first][4:7] == ["yes", "folder", "false"]  # from tasks/<run>/ on main
-    assert lines[second][4:6] == ["no", "origin"]  # only the remote-tracking branch is left
+    rows = {row["branch"]: row for row in json.loads(ok(repo, "tasks", "--format", "json"))["runs"]}
+    assert (rows[first]["status"], rows[first]["refs"], rows[first]["read_at"]) == ("main", {}, "main")
+    assert rows[first]["values"]["LEARNING_RATE"] == 0.0005  # read from tasks/<run>/ on main
+    assert (rows[second]["status"], list(rows[second]["refs"])) == ("open", ["origin"])  # the remote branch is left
 
 
 def test_tasks_reads_in_batches(seeded: tuple[World, Repo], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""policy task / debug / merge / release / tasks: the seed's development flow as commands.
+"""policy task / debug / merge / release: the seed's development flow as commands.
 
 A thin click layer: the logic is in policy.workflow. Every command prints its git steps on
 stderr as they run (or only prints them, with --dry-run) and its result on stdout, so
@@ -141,24 +141,3 @@ def release(part: str, explicit: Optional[str], to_dev: bool, dry_run: bool) -> 
     from policy.workflow.release import release_plan
 
     _run(lambda ws: release_plan(ws, part, explicit, to_dev), dry_run)
-
-
-# --------------------------------------------------------------------------- tasks
-
-
-@click.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("-k", "--key", "keys", multiple=True, metavar="KEY", help="Config keys to show (repeatable).")
-def tasks(fmt: str, keys: tuple[str, ...]) -> None:
-    """Every task run (task branches, local and remote, and tasks/<run>/ folders on main or HEAD):
-    version, time, slug, merged into main or not, and its config values."""
-    from policy.workflow.listing import collect, default_keys, render_json, render_text
-
-    try:
-        ws = Workspace()
-        runs = collect(ws)
-    except (WorkflowError, GitError) as exc:
-        _err(f"branch-policy: {exc}")
-        sys.exit(getattr(exc, "code", 2))
-    shown = list(keys) or default_keys(ws, runs)
-    click.echo(render_json(runs, shown) if fmt == "json" else render_text(runs, shown))
