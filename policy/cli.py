@@ -35,6 +35,11 @@ COMMANDS = {
     ),
     "release": ("policy.commands.workflow", "release", "Raise VERSION, tag vX.Y.Z, merge main back into dev."),
     "tasks": ("policy.commands.workflow", "tasks", "A table of every task run: version, time, slug, merged, config."),
+    "export": (
+        "policy.commands.export",
+        "export",
+        "Write the platform's own rules from the policy: policy export github / policy export gitlab.",
+    ),
     "demo": (
         "policy.commands.demo",
         "demo",

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, NamedTuple, Optional
+from typing import NamedTuple
 
 import pytest
 import yaml
@@ -95,6 +95,7 @@ def run_action(action_dir: Path, workspace: Path, env: dict[str, str], with_: di
 def checkout(server: Path, workspace: Path, ref: str, sha: str) -> None:
     """What actions/checkout does with fetch-depth: 0 for a push: every branch as a
     remote-tracking ref, every tag, then the pushed branch checked out at the event's commit."""
+
     def git(*args: str) -> None:
         subprocess.run(["git", *args], cwd=workspace, check=True, capture_output=True)
 
@@ -124,7 +125,8 @@ def github_env(root: Path, workspace: Path, ref: str, before: str, after: str) -
             "GITHUB_EVENT_PATH": str(event_path), "GITHUB_REF": ref, "GITHUB_REF_NAME": ref.rsplit("/", 1)[-1],
             "GITHUB_REF_TYPE": "branch", "GITHUB_SHA": after, "GITHUB_REPOSITORY": "lab/research",
             "GITHUB_WORKSPACE": str(workspace), "RUNNER_TEMP": str(temp), "RUNNER_OS": "Linux",
-            "PIP_CACHE_DIR": PIP_CACHE, **({"PIP_CONFIG_FILE": PIP_CONFIG} if os.path.isfile(PIP_CONFIG) else {})}  # fmt: skip
+            "PIP_CACHE_DIR": PIP_CACHE,
+            **({"PIP_CONFIG_FILE": PIP_CONFIG} if os.path.isfile(PIP_CONFIG) else {})}  # fmt: skip
 
 
 def annotated_rules(output: str) -> list[str]:
@@ -151,7 +153,9 @@ def runner_temp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("runner-temp")
 
 
-def push_and_run(world: World, repo: Repo, branch: str, action: Path, temp: Path) -> tuple[StepResult, tuple[int, list[str]]]:
+def push_and_run(
+    world: World, repo: Repo, branch: str, action: Path, temp: Path
+) -> tuple[StepResult, tuple[int, list[str]]]:
     """Push `branch` to a server without a hook (GitHub runs none), then the push workflow's job:
     checkout, the action, and `policy check` run directly in the same checkout."""
     after = repo.sha()
