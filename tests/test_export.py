@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -184,3 +185,22 @@ def test_export_reads_mains_policy_and_writes_files(tmp_path: Path) -> None:
     gitlab = cli(repo.path, "gitlab")
     assert gitlab.returncode == 0 and errors(GITLAB, json.loads(gitlab.stdout)) == []
     assert json.loads(gitlab.stdout)["push_rule"]["max_file_size"] == 3
+
+
+def test_readme_table_says_what_each_platform_enforces() -> None:
+    """The README's table and export.COVERAGE agree: a rule the export gives the platform is not
+    called "the check only", and every rule has a row."""
+    from policy.config import RULE_IDS
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = readme[readme.index("| rule | GitHub enforces itself | GitLab enforces itself |") :].split("\n\n")[0]
+    seen: dict[str, tuple[str, str]] = {}
+    for row in table.splitlines()[2:]:
+        first, github_cell, gitlab_cell = (cell.strip() for cell in row.strip("|").split("|"))
+        for rule in re.findall(r"`([a-z-]+)`", first):
+            seen[rule] = (github_cell, gitlab_cell)
+    assert sorted(seen) == sorted(RULE_IDS)
+    assert sorted(c.rule for c in export.COVERAGE) == sorted(RULE_IDS)
+    for c in export.COVERAGE:
+        assert (seen[c.rule][0] == "the check only") == (c.github == ""), c.rule
+        assert (seen[c.rule][1] == "the check only") == (c.gitlab == ""), c.rule
