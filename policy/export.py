@@ -263,6 +263,9 @@ def gitlab(policy: Policy, ci_config: Optional[str] = None) -> dict[str, Any]:
         "allow_merge_on_skipped_pipeline": False,
         "merge_method": "merge",  # merge commits keep the source's commits (main-direct-commit)
         "squash_option": "never",  # GitLab's squash writes no Squash-Merge record
+        # the merge request's title as the merge commit's subject: `Merge branch 'x' into 'main'`
+        # is not a conventional subject, which main (strict) wants even of merges
+        "merge_commit_template": "%{title}\n\nSee merge request %{reference}",
     }
     if ci_config:
         if not re.fullmatch(r"[^@\s]+\.ya?ml@[\w.-]+(?:/[\w.-]+)+(?::[\w./-]+)?", ci_config):

@@ -119,6 +119,7 @@ def test_gitlab_settings() -> None:
     assert payload["protected_tags"] == [{"name": "v*", "create_access_level": 40}]
     assert payload["push_rule"]["max_file_size"] == 3  # 3000 KB, rounded up to whole MB
     assert payload["project"]["merge_method"] == "merge" and payload["project"]["squash_option"] == "never"
+    assert payload["project"]["merge_commit_template"].startswith("%{title}\n")
 
 
 BRANCHES = ["main", "dev", "feature-loader", "feature-", "feature-Loader", "hotfix-nan", "task-0.2.0-20261126-lr",
