@@ -73,4 +73,4 @@ def test_template_runs_for_merge_requests_pushes_and_tags() -> None:
     assert conditions == ['$CI_PIPELINE_SOURCE == "merge_request_event"', "$CI_COMMIT_BRANCH", "$CI_COMMIT_TAG"]
     assert job["variables"]["GIT_DEPTH"] == "0"
     assert job["script"][0].startswith("git fetch") and "+refs/heads/*:refs/remotes/origin/*" in job["script"][0]
-    assert re.search(r"/bin/policy check\b", job["script"][-1])
+    assert re.search(r"/bin/policy\"? check\b", job["script"][-1])

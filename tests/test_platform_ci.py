@@ -1,7 +1,12 @@
-"""The GitHub Action (`action.yml`), run the way a runner runs a composite action: each `run:` step
+"""CI on the hosting platforms, run here as the platforms run it.
+
+The GitHub Action (`action.yml`), run the way a runner runs a composite action: each `run:` step
 with its `${{ }}` expressions filled in, under `bash --noprofile --norc -eo pipefail`, in a workspace
 checked out the way actions/checkout does with fetch-depth 0, with GitHub's variables and event
 file. Its verdict must be `policy check`'s: same exit code, same rule ids.
+
+The GitLab template's job script, run the way a GitLab runner runs it for a merge-request
+pipeline, gives `policy check --merge`'s verdict.
 
 And actionlint on action.yml and on every workflow the README and docs show."""
 
@@ -193,6 +198,49 @@ def test_action_refuses_what_policy_check_refuses(tmp_path: Path, action_dir: Pa
     assert result.code == code, result.out + result.err
     assert annotated_rules(result.out) == rules
     assert "::error file=models/best.pt," in result.out  # GitHub shows it on the file
+
+
+# --------------------------------------------------------------------------- GitLab
+
+
+def test_gitlab_template_judges_a_merge_request_like_policy_check(
+    tmp_path: Path, action_dir: Path, runner_temp: Path
+) -> None:
+    """The template's script under `bash -eo pipefail` (as the runner runs it) in a clone the way
+    GitLab makes one for a merge-request pipeline (whole history, detached at the source's
+    commit), with GitLab's variables. BRANCH_POLICY_VENV names the environment the action made
+    (as a runner cache would), so pip finds the tool installed and downloads nothing."""
+    world = World(tmp_path, hook=False)
+    repo = seed(world)
+    repo.checkout("dev")
+    repo.branch("feature-weights")
+    repo.commit("feat: weights", {"models/best.pt": b"\0weights"})
+    assert repo.push("feature-weights").ok
+    sha = repo.sha()
+    run_action(action_dir, tmp_path, {**github_env(tmp_path, tmp_path, "refs/heads/dev", ZERO, sha),
+                                       "RUNNER_TEMP": str(runner_temp)}, {})  # installs, once per module  # fmt: skip
+    project = tmp_path / "builds" / "research"
+    subprocess.run(["git", "clone", "-q", str(world.server), str(project)], check=True)
+    subprocess.run(["git", "checkout", "-q", "--detach", sha], cwd=project, check=True)
+    job = yaml.safe_load((ROOT / "templates" / "branch-policy.gitlab-ci.yml").read_text())
+    variables = {**job["variables"], **job["branch-policy"]["variables"],
+                 "BRANCH_POLICY_VENV": str(runner_temp / "branch-policy-venv")}  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "CI_"))}
+    env.update({k: str(v) for k, v in variables.items()})
+    env.update({"CI": "true", "GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "merge_request_event",
+                "CI_MERGE_REQUEST_IID": "3", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feature-weights",
+                "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "dev", "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": sha,
+                "CI_COMMIT_SHA": sha, "CI_PROJECT_DIR": str(project), "PIP_NO_INDEX": "1"})  # fmt: skip
+    script = tmp_path / "gitlab-job.sh"
+    script.write_text("\n".join(job["branch-policy"]["script"]) + "\n")
+    proc = subprocess.run(["bash", "-eo", "pipefail", str(script)], cwd=project, env=env, capture_output=True,
+                          text=True)  # fmt: skip
+    direct = subprocess.run(policy_cmd("check", "--merge", "feature-weights", "--into", "dev", "--format", "json"),
+                            cwd=project, capture_output=True, text=True)  # fmt: skip
+    rules = sorted(v["rule"] for v in json.loads(direct.stdout)["violations"])
+    assert (direct.returncode, rules) == (1, ["large-file"])
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert sorted(line.split("  ")[0] for line in proc.stdout.splitlines() if "  " in line) == rules, proc.stdout
 
 
 # --------------------------------------------------------------------------- actionlint
