@@ -205,3 +205,14 @@ def test_readme_table_says_what_each_platform_enforces() -> None:
     for c in export.COVERAGE:
         assert (seen[c.rule][0] == "the check only") == (c.github == ""), c.rule
         assert (seen[c.rule][1] == "the check only") == (c.gitlab == ""), c.rule
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [(["github", "--workflow", "branch-policy.yml"], "REPOSITORY_ID:PATH@REF"),
+     (["gitlab", "--ci-config", "lab/ci-config"], "PATH@GROUP/PROJECT")],
+)  # fmt: skip
+def test_a_malformed_option_is_one_line_with_an_example(tmp_path: Path, args: list[str], says: str) -> None:
+    proc = cli(tmp_path, *args)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1 and says in proc.stderr and "e.g." in proc.stderr
