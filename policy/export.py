@@ -134,9 +134,16 @@ def _refs(policy: Policy, kinds: list[str]) -> list[str]:
 
 
 def github(
-    policy: Policy, check: str = CHECK_NAME, bypass: str = "admin", workflow: Optional[WorkflowRef] = None
+    policy: Policy,
+    check: str = CHECK_NAME,
+    bypass: str = "admin",
+    workflow: Optional[WorkflowRef] = None,
+    repository: Optional[str] = None,
 ) -> list[dict[str, Any]]:
-    """Rulesets, each a body for `POST /repos/{owner}/{repo}/rulesets` (and for "Import a ruleset").
+    """Rulesets, each a body for `POST /repos/{owner}/{repo}/rulesets` (and for "Import a ruleset");
+    with `workflow`, one more for `POST /orgs/{org}/rulesets`, since GitHub takes the rule that
+    requires a workflow from another repository only in organization rulesets. It applies to
+    `repository` (the repository's name in the organization).
 
     `bypass`: the repository role that may push to the protected branches directly (the
     workflow commands do: `policy release`, `policy task finish`); "none" for nobody. Such pushes
@@ -174,13 +181,15 @@ def github(
                 "strict_required_status_checks_policy": False,
             },
         })  # fmt: skip
-        if workflow:
-            rules.append({
-                "type": "workflows",
-                "parameters": {"workflows": [{"repository_id": workflow.repository_id, "path": workflow.path,
-                                              "ref": workflow.ref}]},
-            })  # fmt: skip
         rulesets.append(_ruleset("protected branches", "branch", protected, [], rules, actors))
+        if workflow:
+            if not repository:
+                raise ExportError("--workflow needs --repository NAME: the repository the organization ruleset is for")
+            required = {"repository_id": workflow.repository_id, "path": workflow.path, "ref": workflow.ref}
+            ruleset = _ruleset("required workflow", "branch", protected, [],
+                               [{"type": "workflows", "parameters": {"workflows": [required]}}], [])  # fmt: skip
+            ruleset["conditions"]["repository_name"] = {"include": [repository], "exclude": []}
+            rulesets.append(ruleset)
 
     if policy.enabled("protected-ref") or policy.enabled("version-tag"):
         tags = [f"refs/tags/{template_glob(policy.cfg['version_tag'])}"]

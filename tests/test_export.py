@@ -56,11 +56,19 @@ def policy(request: pytest.FixtureRequest) -> Policy:
     return Policy.defaults() if request.param == "defaults" else parse_policy_text(CUSTOM, "custom.yaml")
 
 
+ORG_CONDITIONS = {"$ref": "#/components/schemas/org-ruleset-conditions", "components": GITHUB["components"]}
+
+
 def test_github_rulesets_match_githubs_schema(policy: Policy) -> None:
-    rulesets = export.github(policy, workflow=export.WorkflowRef(4242, ".github/workflows/policy.yml", "main"))
-    assert len(rulesets) == 6
+    workflow = export.WorkflowRef(4242, ".github/workflows/policy.yml", "main")
+    rulesets = export.github(policy, workflow=workflow, repository="research")
+    assert len(rulesets) == 7
     for ruleset in rulesets:
         assert errors(GITHUB, ruleset) == [], ruleset["name"]
+    required = next(r for r in rulesets if r["name"] == "branch-policy: required workflow")
+    assert errors(ORG_CONDITIONS, required["conditions"]) == []  # an organization ruleset
+    assert required["conditions"]["repository_name"]["include"] == ["research"]
+    assert errors(ORG_CONDITIONS, rulesets[0]["conditions"])  # the others are the repository's
     types = {rule["type"] for ruleset in rulesets for rule in ruleset["rules"]}
     assert types == {"deletion", "non_fast_forward", "pull_request", "required_status_checks", "workflows",
                      "update", "branch_name_pattern", "commit_message_pattern", "file_extension_restriction",
@@ -111,6 +119,16 @@ def test_gitlab_payloads_match_the_documented_api(policy: Policy) -> None:
     )  # a typo GitLab ignores
     wrong["protected_branches"][0]["push_access_level"] = 50
     assert len(errors(GITLAB, wrong)) == 2
+
+
+def test_a_required_workflow_needs_the_repository_name(tmp_path: Path) -> None:
+    proc = cli(tmp_path, "github", "--workflow", "4242:.github/workflows/policy.yml@main")
+    assert proc.returncode == 2 and "--repository NAME" in proc.stderr
+    out = cli(tmp_path, "github", "--workflow", "4242:.github/workflows/policy.yml@main", "--repository", "research",
+              "--out", "rulesets")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "gh api --method POST orgs/{owner}/rulesets --input rulesets/required-workflow.json" in out.stderr
+    assert "gh api --method POST repos/{owner}/{repo}/rulesets --input rulesets/files.json" in out.stderr
 
 
 def test_gitlab_settings() -> None:

@@ -62,20 +62,27 @@ def export() -> None:
 @click.option("--bypass", default="admin", show_default=True, type=click.Choice(["admin", "maintain", "write", "none"]),
               help="Repository role allowed to push to main/dev directly (policy release, task finish).")  # fmt: skip
 @click.option("--workflow", metavar="REPO_ID:PATH@REF",
-              help="Also require this workflow, kept in a repository pull requests cannot edit.")  # fmt: skip
-def github(policy_file: Optional[str], out: Optional[str], check: str, bypass: str, workflow: Optional[str]) -> None:
+              help="Also require this workflow, kept in a repository pull requests cannot edit "
+                   "(an organization ruleset).")  # fmt: skip
+@click.option("--repository", metavar="NAME", help="With --workflow: this repository's name in the organization.")
+def github(
+    policy_file: Optional[str], out: Optional[str], check: str, bypass: str, workflow: Optional[str],
+    repository: Optional[str],
+) -> None:  # fmt: skip
     """GitHub rulesets: bodies for POST /repos/{owner}/{repo}/rulesets, or "Import a ruleset"."""
     from policy import export as ex
 
     try:
-        rulesets = ex.github(_policy(policy_file), check=check, bypass=bypass,
+        rulesets = ex.github(_policy(policy_file), check=check, bypass=bypass, repository=repository,
                              workflow=ex.WorkflowRef.parse(workflow) if workflow else None)  # fmt: skip
     except (PolicyError, ex.ExportError) as exc:
         _fail(exc)
         return
     files = {f"{r['name'].split(': ', 1)[1].replace(' ', '-')}.json": r for r in rulesets}
     apply = [
-        f"gh api --method POST repos/{{owner}}/{{repo}}/rulesets --input {os.path.join(out or '.', n)}" for n in files
+        f"gh api --method POST {'orgs/{owner}' if n == 'required-workflow.json' else 'repos/{owner}/{repo}'}/rulesets "
+        f"--input {os.path.join(out or '.', n)}"
+        for n in files
     ]
     _write(out, files, rulesets, apply)
 
