@@ -37,6 +37,11 @@ COMMANDS = {
     "tasks": ("policy.commands.results", "tasks", "The runs' results: status, settings that differ, metrics."),
     "report": ("policy.commands.results", "report", "Summary data of every run and a Typst report (report.typ)."),
     "run": ("policy.commands.results", "run", "Run the current run's script (train.py), logged in its folder."),
+    "export": (
+        "policy.commands.export",
+        "export",
+        "Write the platform's own rules from the policy: policy export github / policy export gitlab.",
+    ),
     "demo": (
         "policy.commands.demo",
         "demo",
