@@ -19,27 +19,67 @@ CLIENT_HOOKS = ("pre-commit", "commit-msg", "pre-merge-commit", "pre-push")
 STDIN_HOOKS = ("pre-push", "pre-receive")
 
 
-def hook_script(name: str, python: str, fail_closed: bool = False) -> str:
-    """A small sh script: run a kept legacy hook first, then `python -m policy hook <name>`."""
+# The hook script reads nothing with external tools (no `cat`: without it the lines of a push
+# would be lost and the push accepted), and never falls back to another Python: a hook that ran
+# whichever `python3` can `import policy` could be judged by an unrelated package of that name.
+PREAMBLE = r"""P=
+if [ -n "$GL_ID$GL_PROTOCOL" ]; then P='GL-HOOK-ERR: '; fi
+say() { printf '%s%s\n' "$P" "branch-policy: $*" >&2; }
+blocked() {  # the first directory on the way to $1 that this user cannot enter
+    rest=${1#/} dir=
+    while :; do
+        case $rest in */*) dir=$dir/${rest%%/*} rest=${rest#*/} ;; *) return 1 ;; esac
+        if [ -d "$dir" ] && [ ! -x "$dir" ]; then printf '%s' "$dir"; return 0; fi
+    done
+}
+if [ ! -x "$PYTHON" ]; then
+    it="$PYTHON (the Python this hook was installed with)"
+    who=$(id -un 2>/dev/null || printf '%s' "${USER:-the hook's user}")
+    dir=$(blocked "$PYTHON" || blocked "$REAL")
+    if [ -n "$dir" ]; then
+        say "$it cannot be run by user $who: directory $dir is not searchable by that user"
+    elif [ -e "$PYTHON" ] || [ -L "$PYTHON" ]; then
+        say "$it cannot be run by user $who (it resolves to $REAL: check that file's permissions)"
+    else
+        say "$it is gone"
+    fi
+"""
+
+
+def hook_script(name: str, python: str, fail_closed: bool = False, git_dir: str = "") -> str:
+    """A small sh script: run a kept legacy hook first, then `python -m policy hook <name>` with
+    the Python that installed it; if that Python cannot run, say why (refusing, on a server)."""
     call = f'"$PYTHON" -m policy hook {name} "$@"'
-    missing = (
-        'echo "branch-policy: the policy command is missing on this server; push refused (fail closed)" >&2; exit 1'
-        if fail_closed
-        else 'echo "branch-policy: policy is not installed (pip install branch-policy); hook skipped" >&2; exit 0'
+    reinstall = f"policy install --server {shlex.quote(git_dir)}" if fail_closed else "policy install"
+    fix = (
+        f"fix: install branch-policy where user $who can run it (python3 -m venv /opt/branch-policy && "
+        f"/opt/branch-policy/bin/pip install branch-policy), then re-run as the repository's owner: "
+        f"/opt/branch-policy/bin/{reinstall}"
     )
-    if name in STDIN_HOOKS:  # git's lines on stdin go to both the legacy hook and ours
-        body = f"""input=$(cat)
-if [ -x "$0.legacy" ]; then printf '%s\\n' "$input" | "$0.legacy" "$@" || exit $?; fi
-printf '%s\\n' "$input" | {call}"""
+    missing = (
+        f'    say "{fix}"\n    say "push refused (fail closed)"\n    exit 1'
+        if fail_closed
+        else f'    say "fix: re-run {reinstall} with the Python that has branch-policy"\n'
+        '    say "hook skipped (the server still judges every push)"\n    exit 0'
+    )
+    if name in STDIN_HOOKS:  # git's lines go to both the legacy hook and ours: read with the shell's own `read`
+        body = f"""if [ -x "$0.legacy" ]; then
+    input=
+    while IFS= read -r line || [ -n "$line" ]; do input="$input$line
+"; done
+    printf '%s' "$input" | "$0.legacy" "$@" || exit $?
+    printf '%s' "$input" | {call}
+    exit $?
+fi
+exec {call}"""
     else:
         body = f"""if [ -x "$0.legacy" ]; then "$0.legacy" "$@" || exit $?; fi
-{call}"""
+exec {call}"""
     return f"""#!/bin/sh
 {MARKER}
 PYTHON={shlex.quote(python)}
-if [ ! -x "$PYTHON" ]; then
-    PYTHON=$(command -v python3 || true)
-    "$PYTHON" -c 'import policy' 2>/dev/null || {{ {missing}; }}
+REAL={shlex.quote(os.path.realpath(python))}
+{PREAMBLE}{missing}
 fi
 {body}
 """
@@ -107,7 +147,7 @@ def install(server: Optional[str], policy_file: Optional[str], force: bool) -> N
             git.run("config", "branchpolicy.file", os.path.abspath(policy_file))
         path = os.path.join(git_dir, "hooks", "pre-receive")
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        note = write_hook(path, hook_script("pre-receive", python, fail_closed=True), force)
+        note = write_hook(path, hook_script("pre-receive", python, fail_closed=True, git_dir=git_dir), force)
         click.echo(f"{path}: {note}")
         return
     try:
