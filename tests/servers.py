@@ -11,7 +11,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Optional
 
@@ -57,10 +57,8 @@ def serving(argv: Sequence[str], port: int, log: Path, env: Optional[dict[str, s
             os.killpg(with_group, signal.SIGTERM)
             proc.wait(timeout=10)
         except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(with_group, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             proc.wait()
 
 

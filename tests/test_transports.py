@@ -77,7 +77,8 @@ def sshd(tmp_path: Path) -> Iterator[tuple[int, Path, Path]]:
 
 
 def ssh_env(key: Path) -> dict[str, str]:
-    command = f"ssh -i {key} -F /dev/null -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+    options = "-o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+    command = f"ssh -i {key} -F /dev/null {options}"
     return {"GIT_SSH_COMMAND": command}
 
 
