@@ -85,6 +85,64 @@ fi
 """
 
 
+def safe_git(path: str) -> Git:
+    """Git for a repository that may belong to another user (root installing into the git user's
+    repository): trusted for these commands only, as `safe.directory` allows from the command line."""
+    env = dict(os.environ)
+    count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+    env.update({"GIT_CONFIG_COUNT": str(count + 1), f"GIT_CONFIG_KEY_{count}": "safe.directory",
+                f"GIT_CONFIG_VALUE_{count}": os.path.abspath(path)})  # fmt: skip
+    return Git(cwd=path, env=env)
+
+
+def interpreter_problem(python: str, uid: int, gid: int) -> Optional[str]:
+    """Why user `uid` cannot run `python -m policy` (None if it can). Only root can ask this of
+    another user; for oneself it is always asked."""
+    import pwd
+    import subprocess
+
+    if uid != os.geteuid() and os.geteuid() != 0:
+        return None
+    probe = [python, "-c", "import policy.commands.hook"]
+    switch = {} if uid == os.geteuid() else {"user": uid, "group": gid, "extra_groups": []}
+    try:
+        done = subprocess.run(probe, capture_output=True, text=True, cwd="/", **switch)  # type: ignore[call-overload]
+    except OSError as exc:
+        problem = exc.strerror or str(exc)
+    else:
+        if done.returncode == 0:
+            return None
+        problem = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+    try:
+        who = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        who = f"uid {uid}"
+    blocked = next(
+        (d for d in _parents(python) + _parents(os.path.realpath(python)) if not _enterable(d, uid, gid)), None
+    )
+    where = f": directory {blocked} is not searchable by {who}" if blocked else ""
+    return f"{python} cannot run branch-policy as user {who} ({problem}){where}"
+
+
+def _parents(path: str) -> list[str]:
+    parts = os.path.dirname(os.path.abspath(path)).split(os.sep)
+    return [os.sep.join(parts[:i]) or os.sep for i in range(2, len(parts) + 1)]
+
+
+def _enterable(directory: str, uid: int, gid: int) -> bool:
+    try:
+        st = os.stat(directory)
+    except OSError:
+        return True  # not there at all: the probe's own error says so
+    if uid == 0:
+        return True
+    if st.st_uid == uid:
+        return bool(st.st_mode & stat.S_IXUSR)
+    if st.st_gid == gid:
+        return bool(st.st_mode & stat.S_IXGRP)
+    return bool(st.st_mode & stat.S_IXOTH)
+
+
 def write_hook(path: str, script: str, force: bool) -> str:
     """Write one hook; returns what happened, in words. Raises click.ClickException if a foreign
     hook is in the way and force is off."""
@@ -136,18 +194,34 @@ def install(server: Optional[str], policy_file: Optional[str], force: bool) -> N
     --server, the pre-receive hook into a bare repository on the git server."""
     python = sys.executable
     if server:
-        git = Git(cwd=server)
+        # Root installing into a repository the git user owns: git would stop on "dubious
+        # ownership". Trust it for these commands, give the files back to the owner, and make
+        # sure the owner (who runs the hook) can run this Python.
+        git = safe_git(server)
         try:
             if not git.is_bare():
                 raise click.ClickException(f"{server} is not a bare repository (the server side of a remote)")
             git_dir = git.git_dir()
         except GitError as exc:
             raise click.ClickException(f"{server} is not a git repository: {exc}") from None
+        owner = os.stat(git_dir)
+        problem = interpreter_problem(python, owner.st_uid, owner.st_gid)
+        if problem:
+            raise click.ClickException(
+                f"{problem}; the hook would refuse every push. Install branch-policy where that user can run it "
+                "(python3 -m venv /opt/branch-policy && /opt/branch-policy/bin/pip install branch-policy) and run "
+                f"/opt/branch-policy/bin/policy install --server {server}"
+            )
         if policy_file:  # read by the hook through policy.loading.server_policy_file
             git.run("config", "branchpolicy.file", os.path.abspath(policy_file))
         path = os.path.join(git_dir, "hooks", "pre-receive")
         os.makedirs(os.path.dirname(path), exist_ok=True)
         note = write_hook(path, hook_script("pre-receive", python, fail_closed=True, git_dir=git_dir), force)
+        if os.geteuid() == 0 and owner.st_uid != 0:
+            for written in (path, path + ".legacy", os.path.join(git_dir, "config")):
+                if os.path.exists(written):
+                    os.chown(written, owner.st_uid, owner.st_gid)
+            note += f" (owned by uid {owner.st_uid}, the repository's owner)"
         click.echo(f"{path}: {note}")
         return
     try:
