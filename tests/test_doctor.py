@@ -83,3 +83,18 @@ def test_root_installs_into_a_repository_another_user_owns(tmp_path: Path) -> No
     else:  # this interpreter lives where nobody cannot go (a private home): said before any push
         assert not result.ok and f"{sys.executable} cannot run branch-policy as user nobody" in result.out
         assert "/opt/branch-policy/bin/policy install --server" in result.out and not hook.exists()
+
+
+def test_doctor_sees_hooks_installed_through_pre_commit(world: World) -> None:
+    repo = world.work
+    (repo.path / ".pre-commit-config.yaml").write_text(
+        "default_install_hook_types: [pre-commit, commit-msg, pre-merge-commit, pre-push]\n"
+        "repos:\n  - repo: local\n    hooks:\n      - {id: policy-branch, name: policy-branch, "
+        "entry: policy hook pre-commit, language: system, pass_filenames: false}\n"
+    )
+    code, out = doctor(repo.path)
+    assert code == 1 and "fix: pre-commit install --install-hooks" in out, out
+    done = run([sys.executable, "-m", "pre_commit", "install"], repo.path)
+    assert done.ok, done.out
+    code, out = doctor(repo.path)
+    assert code == 0 and "installed through pre-commit: pre-commit, commit-msg, pre-merge-commit, pre-push" in out
