@@ -205,17 +205,12 @@ def _task_configs(h: Here, staged: list[Change]) -> list[Violation]:
 def _large_files(h: Here, staged: list[Change]) -> list[Violation]:
     from policy.rules import large_file
 
-    p = h.policy
-    candidates = [c for c in staged if large_file.needs_size(c, p)]
-    found = [v for c in candidates if (v := large_file.check_suffix(c, h.ref, "", p))]
-    flagged = {v.path for v in found}
-    sizes = h.objects.sizes(c.blob for c in candidates if c.path not in flagged) if candidates else {}
-    for change in candidates:
-        if change.path not in flagged:
-            v = large_file.check_size(change.path, sizes.get(change.blob, 0), h.ref, "", p)
-            if v:
-                found.append(v)
-    return found
+    blobs = [c for c in staged if large_file.is_blob(c)]
+    if not blobs:
+        return []
+    sizes = h.objects.sizes(c.blob for c in blobs)
+    pointers = h.objects.read(c.blob for c in blobs if large_file.is_pointer_path(c.path))
+    return large_file.staged(blobs, sizes, pointers, h.ref, h.policy)
 
 
 # --------------------------------------------------------------------------- merges

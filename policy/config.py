@@ -11,6 +11,7 @@ import re
 from typing import Any, Callable, NamedTuple, Optional
 
 from policy.naming import SEMVER_RE, compile_template, parse_semver
+from policy.patterns import Pattern, PatternError, compile_user
 
 POLICY_FILE = ".branch-policy.yaml"
 
@@ -30,7 +31,19 @@ RULE_IDS = (
     "version-tag",
     "task-config",
     "large-file",
+    "unsafe-path",
+    "ref-namespace",
 )
+
+# Namespaces the hosting platforms write into themselves (GitLab: merge requests, keep-around,
+# environments, pipelines; GitHub and Gitea: pull requests): allowed, and judged for content.
+PLATFORM_NAMESPACES = [
+    "refs/merge-requests/",
+    "refs/keep-around/",
+    "refs/environments/",
+    "refs/pipelines/",
+    "refs/pull/",
+]
 
 DEFAULT_SUFFIXES = [
     ".pt", ".pth", ".ckpt", ".safetensors", ".h5", ".hdf5", ".npy", ".npz", ".pkl",
@@ -41,6 +54,7 @@ DEFAULT_SUFFIXES = [
 DEFAULTS: dict[str, Any] = {
     "version": 1,
     "on_error": "refuse",
+    "time_budget_s": 60,
     "placeholders": {
         "semver": SEMVER_RE,
         "time": r"[0-9]{8}(?:-[0-9]{4}|-[0-9]{6}|T[0-9]{6})?",
@@ -98,6 +112,8 @@ DEFAULTS: dict[str, Any] = {
             "suffixes": DEFAULT_SUFFIXES,
             "allow": ["*.dvc", ".dvc/*", ".dvcignore"],
         },
+        "unsafe-path": {"enabled": True},
+        "ref-namespace": {"enabled": True, "allow": PLATFORM_NAMESPACES},
     },
 }
 
@@ -236,9 +252,9 @@ class _Checker:
     def regex(self, node: _Node, key: str) -> str:
         text = self.text(node, key, what="a regular expression")
         try:
-            re.compile(text)
-        except re.error as exc:
-            raise self.fail(node, key, f"not a valid regular expression: {exc}") from None
+            compile_user(text)
+        except PatternError as exc:
+            raise self.fail(node, key, f"not a valid RE2 regular expression: {exc}") from None
         return text
 
     def items(self, node: _Node, key: str, each: Callable[[_Node, str], Any]) -> list[Any]:
@@ -276,6 +292,8 @@ def _merge_user(source: str, root: _Node) -> dict[str, Any]:
         raise c.fail(top["version"], "version", f"only version 1 is known, got {_show(top['version'].value)}")
     if "on_error" in top:
         cfg["on_error"] = c.text(top["on_error"], "on_error", "refuse|allow", "'refuse' or 'allow'")
+    if "time_budget_s" in top:
+        cfg["time_budget_s"] = c.integer(top["time_budget_s"], "time_budget_s", 1)
     if "placeholders" in top:
         for name, node in c.mapping(top["placeholders"], "placeholders").items():
             c.text(_Node(name, node.line), f"placeholders.{name}", r"[a-z_]+", "a lower-case name")
@@ -378,8 +396,8 @@ def _check_references(c: _Checker, cfg: dict[str, Any], top: dict[str, _Node]) -
             compile_template(template, cfg["placeholders"])
         except KeyError as exc:
             raise c.fail(_find(top, path), ".".join(path), f"unknown placeholder {{{exc.args[0]}}}") from None
-        except re.error as exc:
-            raise c.fail(_find(top, path), ".".join(path), f"does not compile: {exc}") from None
+        except PatternError as exc:
+            raise c.fail(_find(top, path), ".".join(path), f"does not compile (RE2): {exc}") from None
 
 
 def _find(top: dict[str, _Node], path: tuple[str, ...]) -> _Node:
@@ -424,6 +442,15 @@ def parse_policy_text(text: str, source: str) -> Policy:
 # --------------------------------------------------------------------------- the policy
 
 
+def _utf8(name: str) -> bool:
+    """Whether a ref name (decoded with surrogateescape) is text RE2 can match."""
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 class Policy:
     """The settings the rules read, with the derived patterns compiled once."""
 
@@ -431,7 +458,7 @@ class Policy:
         self.cfg = cfg
         self.source = source
         placeholders = cfg["placeholders"]
-        self.kinds: dict[str, re.Pattern[str]] = {
+        self.kinds: dict[str, Pattern] = {
             kind: compile_template(entry["pattern"], placeholders) for kind, entry in cfg["branches"].items()
         }
         self.version_tag_re = compile_template(cfg["version_tag"], placeholders)
@@ -441,7 +468,7 @@ class Policy:
         large = cfg["rules"]["large-file"]
         self.max_bytes: int = large["max_kb"] * 1024
         self.suffixes = tuple(s.lower() for s in large["suffixes"])
-        self.also_allow = [re.compile(p) for p in cfg["rules"]["branch-name"]["also_allow"]]
+        self.also_allow = [compile_user(p) for p in cfg["rules"]["branch-name"]["also_allow"]]
         self._only: Optional[frozenset[str]] = None
         # Path tests run for every changed path of every judged commit: compiled once, here.
         tasks = re.escape(self.tasks_dir)
@@ -481,8 +508,10 @@ class Policy:
 
     # branches ---------------------------------------------------------------
     def kind_of(self, branch: str) -> Optional[str]:
+        if not _utf8(branch):  # RE2 matches text; a name of other bytes is no kind's
+            return None
         for kind, pattern in self.kinds.items():
-            if pattern.match(branch):
+            if pattern.fullmatch(branch):
                 return kind
         return None
 
@@ -490,11 +519,11 @@ class Policy:
         kind = self.kind_of(branch)
         if kind is None:
             return None
-        m = self.kinds[kind].match(branch)
+        m = self.kinds[kind].fullmatch(branch)
         return m.groupdict().get(field) if m else None
 
     def allowed_name(self, branch: str) -> bool:
-        return self.kind_of(branch) is not None or any(p.match(branch) for p in self.also_allow)
+        return self.kind_of(branch) is not None or (_utf8(branch) and any(p.match(branch) for p in self.also_allow))
 
     def accepts(self, target_kind: Optional[str]) -> list[str]:
         if target_kind is None or target_kind not in self.cfg["branches"]:
@@ -533,7 +562,7 @@ class Policy:
         return self._exempt.match(path) is not None or self._exempt.match(path.rpartition("/")[2]) is not None
 
     def version_of_tag(self, tag: str) -> Optional[str]:
-        m = self.version_tag_re.match(tag)
+        m = self.version_tag_re.fullmatch(tag) if _utf8(tag) else None
         if not m:
             return None
         version = m.groupdict().get("semver")

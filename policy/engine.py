@@ -22,6 +22,7 @@ from typing import NamedTuple, Optional, Protocol, TypeVar
 
 from policy.commitmsg import SquashRecord, commit_type, has_trailer_key, squash_record
 from policy.config import POLICY_FILE, RULE_IDS, Policy, PolicyError, parse_policy_bytes
+from policy.judged import Ledger
 from policy.model import Change, Commit, Incomplete, ObjectInfo, RefUpdate, Violation, branch_name, tag_name
 from policy.rules import (
     branch_name as r_branch_name,
@@ -34,11 +35,13 @@ from policy.rules import (
     main_direct_commit,
     merge_source,
     protected_ref,
+    ref_namespace,
     squash_merge,
     task_base,
     task_config,
     task_scope,
     task_type,
+    unsafe_path,
     version_bump,
     version_tag,
 )
@@ -50,6 +53,7 @@ class Facts(Protocol):
     def walk(self, include: Sequence[str], exclude: Sequence[str], paths: bool = True) -> Iterator[Commit]: ...
     def commits(self, shas: Sequence[str], paths: bool = True) -> Iterator[Commit]: ...
     def first_parent(self, include: Sequence[str], exclude: Sequence[str]) -> list[tuple[str, ...]]: ...
+    def reached_from(self, include: Sequence[str], exclude: Sequence[str]) -> dict[str, str]: ...
     def reachable_each(self, queries: Sequence[tuple[Iterable[str], Sequence[str]]]) -> list[set[str]]: ...
     def is_ancestor(self, ancestor: str, descendant: str) -> bool: ...
     def ancestry(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Callable[[], bool]]: ...
@@ -88,6 +92,15 @@ class RepoState(NamedTuple):
     trusted_kinds: Optional[tuple[str, ...]] = None
 
 
+class _PathFacts(NamedTuple):
+    debug: bool  # under a debug run's folder
+    suffix: bool  # a data/model suffix that large-file refuses (not a DVC file)
+    config: bool  # a task config
+    dvc: Optional[str]  # what is wrong with a path under .dvc/ (its cache, its tmp)
+    pointer: bool  # a .dvc file: must be a DVC pointer
+    unsafe: Optional[str]  # why git would not check it out
+
+
 class _Merge(NamedTuple):
     ref: str
     branch: str  # the branch the merge lands on
@@ -113,6 +126,7 @@ class _Tag(NamedTuple):
 
 PATH_RULES = (
     "large-file",
+    "unsafe-path",
     "debug-leak",
     "task-config",
     "task-scope",
@@ -145,7 +159,13 @@ class Judge:
             {name: u.new for u in self.updates if (name := branch_name(u.ref)) is not None and not u.deleted}
         )
         self._kind: dict[str, Optional[str]] = {}
-        self._index()
+        self.debug_only: dict[str, str] = {}  # commit -> the debug tip that holds it (policy.judged, I3)
+        # (ref, debug tip) -> the newest debug-only commit the ref lands, its target, all of them
+        self.leaks: dict[tuple[str, str], tuple[str, str, list[str]]] = {}
+        self.ledger = Ledger(policy, state, self.pushed, self.kind)
+        self.tips = self.ledger.tips
+        self.names_at = self.ledger.names_at
+        self.walked = self.ledger.walked
         self.out: list[Violation] = []
         self._seen: set[tuple[str, str, str, str]] = set()
         self.commits_judged = 0
@@ -157,16 +177,15 @@ class Judge:
         self.tags: list[_Tag] = []
         self.configs: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
         self.config_problems: dict[str, list[str]] = {}  # blob -> what is wrong, parsed as it arrives
-        # path -> debug output?, large-file judges it?, a data/model suffix?, a task config?
-        self._paths: dict[str, tuple[bool, bool, bool, bool]] = {}
+        self._paths: dict[str, _PathFacts] = {}  # what each path is, worked out once per path
         self.sized: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
+        self.pointers: dict[str, tuple[str, str, str]] = {}  # blob of a .dvc file -> ref, commit, path
         # asked while the walk goes on: sizes of `sized`, contents of `configs`, the first-parent
         # paths of `task_merges`
         self.sizes: Optional[Feed[str, dict[str, int]]] = None
         self.contents: Optional[Feed[str, dict[str, Optional[bytes]]]] = None
         self._asked: set[str] = set()  # the specs given to `contents`
         self.merge_paths: Optional[Feed[tuple[str, str], dict[str, list[Change]]]] = None
-        self.walked: dict[str, str] = {}  # branch -> tip whose walk is done, in this push
         self._merge_keys: set[tuple[str, str, str]] = set()
         self._task_merge_shas: set[str] = set()
         self.policy_files: list[tuple[str, str, str]] = []  # ref, branch, tip: its policy file must parse
@@ -193,37 +212,6 @@ class Judge:
     def on(self, rule: str) -> bool:
         return self._enabled[rule]
 
-    def _index(self) -> None:
-        """Branches by kind and by tip, built once: a push judged against thousands of branches
-        asks these questions for every merge and every ref."""
-        self._by_kind: dict[tuple[Optional[str], bool], list[tuple[str, str]]] = defaultdict(list)
-        self._by_tip: dict[str, set[str]] = defaultdict(set)
-        for pushed, table in ((False, self.state.branches), (True, self.pushed)):
-            for name, sha in table.items():
-                self._by_kind[(self.kind(name), pushed)].append((name, sha))
-                self._by_tip[sha].add(name)
-        self._tips_cache: dict[tuple[tuple[str, ...], str, bool], list[str]] = {}
-
-    def tips(self, kinds: Iterable[str], exclude: str, before_only: bool = False) -> list[str]:
-        """Tips of the branches of these kinds (before the push, and in it unless `before_only`),
-        except branch `exclude`."""
-        key = (tuple(sorted(kinds)), exclude, before_only)
-        if key not in self._tips_cache:
-            tables = (False,) if before_only else (False, True)
-            self._tips_cache[key] = sorted(
-                {
-                    sha
-                    for kind in key[0]
-                    for pushed in tables
-                    for name, sha in self._by_kind.get((kind, pushed), ())
-                    if name != exclude
-                }
-            )
-        return self._tips_cache[key]
-
-    def names_at(self, sha: str, exclude: str) -> list[str]:
-        return sorted(self._by_tip.get(sha, set()) - {exclude})
-
     # ------------------------------------------------------------------ entry
     def run(self) -> list[Violation]:
         """Every violation; any failure on the way is raised as `Incomplete`, with what was found."""
@@ -234,6 +222,10 @@ class Judge:
 
     def _run(self) -> list[Violation]:
         ordered = sorted(self.updates, key=self._order)
+        # commits only debug branches held before the push, with the debug tip that holds each (I3)
+        query = self.ledger.debug_only_query() if self.on("debug-leak") else None
+        landing_elsewhere = any(not u.deleted and self.kind(branch_name(u.ref) or "") != "debug" for u in self.updates)
+        self.debug_only = self.facts.reached_from(*query) if query and landing_elsewhere else {}
         branches = [(u, name) for u in ordered if (name := branch_name(u.ref)) is not None]
         # New temporary branches come last, and those that bring no commit of their own (already
         # on a branch walked or judged before: a mirror push of 1,600 merged branches) are found
@@ -252,23 +244,50 @@ class Judge:
         settled = self._nothing_new(late)
         for u, b in late:
             self._branch_update(u, b, nothing_new=u.new in settled)
-        for u in ordered:
-            if (tag := tag_name(u.ref)) is not None:
-                self._tag_update(u, tag)
+        self._other_refs([u for u in ordered if branch_name(u.ref) is None])
         self._finish()
         return self.out
 
+    def _other_refs(self, updates: list[RefUpdate]) -> None:
+        """Tags and every other namespace (policy.judged, I6): a namespace the policy does not
+        allow is refused; what is allowed must lead to a commit, whose new commits are judged by
+        the content rules; version tags by their own rules too."""
+        allowed = []
+        for u in updates:
+            if not ref_namespace.allowed(u.ref, self.policy):
+                if self.on("ref-namespace"):
+                    self.add([ref_namespace.check(u, self.policy)])
+            elif not u.deleted:
+                allowed.append(u)
+        info = self.facts.object_info([f"{u.new}^{{commit}}" for u in allowed])
+        for u in updates:
+            if (tag := tag_name(u.ref)) is not None:
+                self._tag_update(u, tag)
+        for u in allowed:
+            if _type(info, f"{u.new}^{{commit}}") != "commit":
+                if self.on("ref-namespace"):
+                    self.add([ref_namespace.check_target(u, None)])
+                continue
+            if self.paths:
+                exclude = self.ledger.judged_before(None) + self.ledger.vouchers("", None)
+                for commit in self.facts.walk([u.new], sorted(set(exclude)), paths=True):
+                    self.commits_judged += 1
+                    self._content(commit, u.ref, u.ref, None)
+
     def _nothing_new(self, late: list[tuple[RefUpdate, str]]) -> set[str]:
-        """Tips of new branches whose every commit is already judged: for a task branch, on main
-        or another task branch; for the others, on a non-debug branch (before or walked)."""
-        judged = self._judged_before("", None)
-        judged += [tip for name, tip in self.walked.items() if self.kind(name) != "debug"]
-        others = {u.new for u, b in late if self.kind(b) != "task"}
-        tasks = {u.new for u, b in late if self.kind(b) == "task"}
-        origins = [k for k in self.policy.settings("task-base")["from"] if k != "task"]
-        own = self.tips(origins, "") + self.tips(["task"], "", before_only=True)
-        settled, settled_tasks = self.facts.reachable_each([(others, sorted(set(judged))), (tasks, own)])
-        return settled | settled_tasks
+        """Tips of new branches whose every commit is already judged (policy.judged, I1 and I2)."""
+        queries: dict[Optional[str], set[str]] = defaultdict(set)
+        for u, b in late:
+            kind = self.kind(b)
+            queries[kind if kind in ("task", "debug") else None].add(u.new)
+        settled: set[str] = set()
+        kinds = list(queries)
+        answers = self.facts.reachable_each(
+            [(queries[k], self.ledger.exclude(k, None, None) + self.ledger.vouchers("", k)) for k in kinds]
+        )
+        for answer in answers:
+            settled |= answer
+        return settled
 
     def _order(self, u: RefUpdate) -> tuple[int, str]:
         """Branches before tags; debug branches last among branches, so that a commit a debug
@@ -303,7 +322,7 @@ class Judge:
         if kind == "task" and (u.created or self.merge_base) and self.on("task-base"):
             self._task_base(u, branch, first_parent)
         if kind == "hotfix" and self.on("hotfix-size"):
-            starts = self.tips([k for k in ("main", "dev") if self.policy.has_kind(k)], branch)
+            starts = self.ledger.starts(("main", "dev"), branch)
             if starts:
                 lines = min(self.facts.changed_lines(start, u.new) for start in starts)
                 self.add(hotfix_size.check(u.ref, branch, u.new, lines, self.policy))
@@ -311,11 +330,11 @@ class Judge:
     def _walk(self, u: RefUpdate, branch: str, kind: Optional[str]) -> list[tuple[str, ...]]:
         """Stream the commits landing on the branch through the per-commit rules; then judge its
         first-parent line. Returns that line, newest first."""
-        exclude = self._exclude(u, branch, kind)
+        exclude = self.ledger.exclude(kind, None if u.created else u.old, self.merge_base)
         # Tips walked earlier in this push: what they reach is judged already (the per-commit
         # rules are the same on every non-task branch), so a push of main, dev and fifty new
         # branches walks each new commit once. A task branch judges its own commits itself.
-        walked = [] if kind == "task" else [tip for name, tip in self.walked.items() if name != branch]
+        walked = self.ledger.vouchers(branch, kind)
         # The first-parent line of an update stops only at `old`: a fast-forward of main onto
         # commits that dev brings in the same push is still a direct commit on main.
         if u.created or kind == "task":
@@ -347,27 +366,6 @@ class Judge:
             self._made_on(kept[entry[0]], u.ref, branch, kind, bootstrap)
         return first_parent
 
-    def _exclude(self, u: RefUpdate, branch: str, kind: Optional[str]) -> list[str]:
-        exclude = [self.merge_base] if self.merge_base else ([] if u.created else [u.old])
-        if kind == "task":
-            origins = self.policy.settings("task-base")["from"]
-            exclude += self.tips(origins, branch)
-        elif not self.merge_base:  # commits on other branches were judged when they got there
-            exclude += self._judged_before(branch, kind)
-        return sorted(set(exclude))
-
-    def _judged_before(self, branch: str, kind: Optional[str]) -> list[str]:
-        """Tips (before the push, other than `branch`) whose commits count as judged for a branch
-        of `kind`: every branch for a debug one; for the others, every branch but debug ones
-        (badly named branches were judged by every other rule)."""
-        trusted = self.state.trusted_kinds
-        if trusted is not None:
-            return self.tips([k for k in trusted if k != "debug" or kind == "debug"], branch, before_only=True)
-        if kind == "debug":
-            return self.tips(self.policy.kinds, branch, before_only=True)
-        tips = self.tips([k for k in self.policy.kinds if k != "debug"], branch, before_only=True)
-        return tips + [sha for name, sha in self.state.branches.items() if name != branch and self.kind(name) is None]
-
     def _commit(self, c: Commit, ref: str, branch: str, kind: Optional[str], strict: bool) -> None:
         """Rules that judge one landing commit by itself. (This runs for every commit of a range:
         it reads the enabled rules from a dict and each path's facts from `_paths`.)"""
@@ -386,9 +384,20 @@ class Judge:
                 self.merge_paths.add((c.sha, c.parents[0]))
         if kind == "task" and on["task-scope"]:
             self.add(task_scope.check(c, ref, branch, p))
+        self._content(c, ref, branch, kind)
+
+    def _content(self, c: Commit, ref: str, target: str, kind: Optional[str]) -> None:
+        """The content rules, for a commit landing on any ref (branch, tag, other namespace):
+        debug-leak, large-file, task-config, unsafe-path. Every path of every blob is judged."""
+        p = self.policy
+        on = self._enabled
         debug = kind != "debug" and on["debug-leak"]
+        if debug and c.sha in self.debug_only:  # one violation per ref and debug tip, for its newest commit
+            self.leaks.setdefault((ref, self.debug_only[c.sha]), (c.sha, target, []))[2].append(c.sha)
+            return  # what else it holds is the debug branch's, refused as a whole
         sizes = on["large-file"]
         configs = on["task-config"]
+        unsafe = on["unsafe-path"]
         sized = self.sized
         remembered = self._paths
         for change in c.changes:
@@ -397,23 +406,32 @@ class Judge:
             path = change.path
             facts = remembered.get(path)
             if facts is None:  # paths repeat across commits (3,210 paths in 16,300 changes)
-                facts = remembered[path] = (
+                facts = remembered[path] = _PathFacts(
                     p.is_debug_path(path),
-                    large_file.judged_path(path, p),
-                    large_file.has_suffix(path, p),
+                    large_file.suffix_judged(path, p),
                     p.is_task_config(path),
+                    large_file.dvc_problem(path, p),
+                    large_file.is_pointer_path(path),
+                    unsafe_path.problem(path),
                 )
-            debug_path, judged, suffix, config = facts
-            if debug and debug_path:
-                self.add(debug_leak.check_path(change, ref, c.sha, branch, p))
-            if sizes and judged and change.blob not in sized and large_file.is_file(change):
-                if suffix:
+            if debug and facts.debug:
+                self.add(debug_leak.check_path(change, ref, c.sha, target, p))
+            if unsafe and facts.unsafe:
+                self.add([unsafe_path.check(path, facts.unsafe, ref, c.sha)])
+            if sizes and change.mode != "160000":  # every blob but a submodule's commit
+                if facts.suffix:
                     self.add([large_file.check_suffix(change, ref, c.sha, p)])
-                sized[change.blob] = (ref, c.sha, path)
-                if self.sizes is None:
-                    self.sizes = self.facts.size_feed(p.max_bytes)
-                self.sizes.add(change.blob)
-            if configs and config and change.blob not in self.configs:
+                if facts.dvc:
+                    self.add([large_file.check_dvc_path(path, facts.dvc, ref, c.sha)])
+                if change.blob not in sized:
+                    sized[change.blob] = (ref, c.sha, path)
+                    if self.sizes is None:
+                        self.sizes = self.facts.size_feed(p.max_bytes)
+                    self.sizes.add(change.blob)
+                if facts.pointer and change.blob not in self.pointers:
+                    self.pointers[change.blob] = (ref, c.sha, path)
+                    self._read(change.blob)
+            if configs and facts.config and change.blob not in self.configs:
                 self.configs[change.blob] = (ref, c.sha, path)
                 self._read(change.blob)
 
@@ -465,6 +483,9 @@ class Judge:
 
     # ------------------------------------------------------------------ batched look-ups
     def _finish(self) -> None:
+        for (ref, tip), (newest, target, shas) in self.leaks.items():
+            holders = [n for n in self.names_at(tip, "") if self.kind(n) == "debug"]
+            self.add(debug_leak.check_route(ref, newest, holders, target, len(shas)))
         info = self.facts.object_info(
             [s.record.commit for s in self.squashes]
             + [t.obj for t in self.tags]
@@ -600,6 +621,11 @@ class Judge:
         for ref, branch, base in self.bases:
             version = version_bump.read_version(blobs.get(f"{base}:{cfg}"), p.version_key)
             self.add(task_base.check(ref, branch, base, version, p))
+        for blob, (ref, commit, path) in self.pointers.items():
+            content = blobs.get(blob)
+            problem = large_file.pointer_problem(content) if content is not None else None
+            if problem:
+                self.add([large_file.check_pointer(path, problem, ref, commit)])
         for blob, (ref, commit, path) in self.configs.items():
             if blob in self.config_problems:
                 self.add(task_config.report(self.config_problems[blob], path, ref, commit, p))

@@ -70,6 +70,10 @@ class Git:
         self.env.setdefault("LC_ALL", "C")
         self.env["GIT_TERMINAL_PROMPT"] = "0"
         self.env["GIT_FLUSH"] = "0"  # git flushes per commit into a pipe otherwise: 50k tiny reads per 100k commits
+        # What is judged is what the refs really hold: a pushed (or planted) refs/replace/<sha> or an
+        # info/grafts file would let git show the judge another commit than the branch stores.
+        self.env["GIT_NO_REPLACE_OBJECTS"] = "1"
+        self.env["GIT_GRAFT_FILE"] = os.devnull
         self.processes = 0  # how many git processes this object started (the benchmark reads it)
 
     # -- plumbing --------------------------------------------------------------------------
@@ -179,6 +183,15 @@ class Git:
         lines = [*include, *("^" + sha for sha in exclude)]
         out = b"".join(self._stream(["rev-list", "--first-parent", "--parents", "--stdin"], lines))
         return [tuple(line.split()) for line in out.decode().splitlines()]
+
+    def reached_from(self, include: Sequence[str], exclude: Sequence[str]) -> dict[str, str]:
+        """Every commit reachable from `include` and not from `exclude`, with the tip of `include`
+        it was reached from (one of them, where several reach it)."""
+        if not include:
+            return {}
+        lines = [*include, *("^" + sha for sha in exclude)]
+        out = b"".join(self._stream(["log", "--stdin", "--source", "--format=%H %S"], lines))
+        return dict(line.split(" ", 1) for line in out.decode().splitlines() if " " in line)
 
     def reachable(self, candidates: Iterable[str], tips: Sequence[str]) -> set[str]:
         """Which of `candidates` are reachable from (contained in) any of `tips`, for many at once.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple, Optional
 
+from policy.patterns import Pattern, compile_user, escape
+
 SEMVER_RE = r"(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)"
 _SEMVER = re.compile(rf"\A{SEMVER_RE}\Z")
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -29,22 +31,26 @@ def parse_semver(text: object) -> Optional[Semver]:
     return Semver(major, minor, patch)
 
 
-def compile_template(template: str, placeholders: dict[str, str]) -> re.Pattern[str]:
-    """`task-{semver}-{time}-{slug}` -> a full-match regex with named groups.
-
-    Literal text is escaped; each `{name}` becomes `(?P<name>...)` from `placeholders`.
-    Raises KeyError for an unknown placeholder and re.error for a bad placeholder regex.
-    """
+def template_regex(template: str, placeholders: dict[str, str]) -> str:
+    """`task-{semver}-{time}-{slug}` -> the RE2 source of a regex with named groups, to be matched
+    whole. Literal text is escaped; each `{name}` becomes `(?P<name>...)` from `placeholders`.
+    Raises KeyError for an unknown placeholder."""
     out, pos, seen = [], 0, set()
     for m in _PLACEHOLDER.finditer(template):
-        out.append(re.escape(template[pos : m.start()]))
+        out.append(escape(template[pos : m.start()]))
         name = m.group(1)
         body = placeholders[name]
         out.append(f"(?:{body})" if name in seen else f"(?P<{name}>{body})")
         seen.add(name)
         pos = m.end()
-    out.append(re.escape(template[pos:]))
-    return re.compile(r"\A" + "".join(out) + r"\Z")
+    out.append(escape(template[pos:]))
+    return "".join(out)
+
+
+def compile_template(template: str, placeholders: dict[str, str]) -> Pattern:
+    """`template_regex`, compiled (RE2: use `fullmatch`). Raises KeyError for an unknown
+    placeholder and PatternError for a placeholder RE2 does not accept."""
+    return compile_user(template_regex(template, placeholders))
 
 
 def example(template: str) -> str:

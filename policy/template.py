@@ -9,9 +9,15 @@ TEMPLATE = r"""# .branch-policy.yaml -- branch-policy settings (https://github.c
 version: 1
 
 # What the server does when the check itself fails (a bug, a corrupt object): refuse | allow.
+# Under allow, violations found before the failure still refuse the push.
 on_error: refuse
 
-# Placeholders for the branch and tag patterns below (Python regular expressions).
+# Seconds the server hook may take to judge a push; past it the push is refused (or allowed,
+# under on_error: allow). GitHub Enterprise gives all pre-receive hooks of a push 5 seconds.
+time_budget_s: 60
+
+# Placeholders for the branch and tag patterns below (RE2 regular expressions, the dialect of
+# GitHub's and GitLab's push rules: no look-arounds or back-references; linear time).
 placeholders:
   semver: '(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)'
   time: '[0-9]{8}(?:-[0-9]{4}|-[0-9]{6}|T[0-9]{6})?'   # YYYYMMDD[-HHMM|-HHMMSS|THHMMSS]
@@ -53,7 +59,7 @@ version_tag: 'v{semver}'
 rules:
   branch-name:
     enabled: true
-    also_allow: []           # extra regexes of accepted branch names, e.g. ['renovate/.*']
+    also_allow: []           # extra RE2 regexes of accepted branch names, e.g. ['renovate/.*']
   protected-ref:
     enabled: true
     branches: [main, dev]    # kinds never deleted nor force-pushed
@@ -104,5 +110,12 @@ rules:
     suffixes: [.pt, .pth, .ckpt, .safetensors, .h5, .hdf5, .npy, .npz, .pkl, .pickle, .joblib,
                .onnx, .pb, .tflite, .bin, .tar, .zip, .gz, .tgz, .7z, .parquet, .feather, .arrow,
                .tfrecord, .mat]
-    allow: ['*.dvc', '.dvc/*', .dvcignore]   # never judged: DVC's pointer and config files
+    allow: ['*.dvc', '.dvc/*', .dvcignore]   # no suffix check: DVC's pointer and config files
+                             # (their size still counts; a .dvc file must be a DVC pointer;
+                             # nothing under .dvc/cache/ or .dvc/tmp/)
+  unsafe-path:
+    enabled: true            # no path component git will not check out: '.', '..', '.git'
+  ref-namespace:
+    enabled: true            # refs outside refs/heads/ and refs/tags/ are refused, except:
+    allow: [refs/merge-requests/, refs/keep-around/, refs/environments/, refs/pipelines/, refs/pull/]
 """

@@ -16,10 +16,9 @@ def judge_push(world: World, refspecs: dict[str, str]) -> Judge:
     """Judge, in the server, a push of {branch: local sha} from the work clone (objects fetched in
     first, refs untouched), as the pre-receive hook would."""
     repo = world.work
-    repo.git(
-        "push", "-q", "--no-verify", str(world.server), *(f"{sha}:refs/bench-tmp/{n}" for n, sha in refspecs.items())
-    )
     git = Git(cwd=str(world.server))
+    # the server fetches the objects (no hook runs on a fetch) into a namespace outside heads and tags
+    git.run("fetch", "-q", str(repo.path), *(f"{sha}:refs/bench-tmp/{n}" for n, sha in refspecs.items()))
     state = server_state(git)
     updates = [RefUpdate(f"refs/heads/{name}", state.branches.get(name, ZERO), sha) for name, sha in refspecs.items()]
     judge = Judge(git, Policy.defaults(), state, updates)

@@ -272,7 +272,9 @@ def test_a_branch_created_at_a_debug_tip_carries_the_debug_run(seeded: tuple[Wor
     assert push(repo, name).ok
     result = push(repo, f"{name}:refs/heads/feature-from-debug")
     assert refused(result, "debug-leak"), result.out
-    assert where(result, "debug-leak") == [f"tasks/{name}/log"]
+    # one refusal for the whole route: both commits are the debug branch's
+    assert where(result, "debug-leak") == ["feature-from-debug"]
+    assert f"2 commits (the newest {repo.sha()[:7]}) are only on {name}" in result.out
     assert world.server_sha("refs/heads/feature-from-debug") is None
 
 

@@ -24,5 +24,7 @@ SUMMARIES = {
     "version-tag": "a version tag is annotated, on main, and equals VERSION in the main config there",
     "task-config": "every tasks/*/config.yaml parses and holds the required keys with the right types",
     "large-file": "large or model/data files are not added to git: they belong in DVC",
+    "unsafe-path": "no path git would not check out (a '.', '..' or '.git' component)",
+    "ref-namespace": "only branches, tags and the namespaces the policy allows are pushed; all are judged",
 }
 assert tuple(SUMMARIES) == RULE_IDS

@@ -39,3 +39,21 @@ def check_merge(ref: str, merge: str, source: str, source_desc: str, target: str
             commit=merge,
         )
     ]
+
+
+def check_route(ref: str, commit: str, debug_branches: list[str], target: str, count: int = 1) -> list[Violation]:
+    """Commits that, before the push, only debug branches held land on a non-debug ref (by a merge,
+    a fast-forward, a new branch, a tag: whatever the route). `commit`: the newest of `count`."""
+    where = ", ".join(debug_branches[:3]) or "a debug branch"
+    what = f"commit {commit[:7]} is" if count == 1 else f"{count} commits (the newest {commit[:7]}) are"
+    return [
+        violation(
+            ID,
+            f"{what} only on {where}; debug commits never reach {target}",
+            f"take the commit out of what you push to {target} (start it again from the branch it came "
+            "from), and carry code fixes over with git cherry-pick onto dev or a hotfix branch, "
+            "where they get a commit of their own",
+            ref=ref,
+            commit=commit,
+        )
+    ]
