@@ -146,6 +146,7 @@ class _Node:
         self.line = line
 
 
+MAX_POLICY_BYTES = 256 * 1024  # the commented defaults are 5 KB
 MAX_DEPTH = 64  # no policy needs more than a handful of levels
 
 
@@ -412,7 +413,12 @@ def _find(top: dict[str, _Node], path: tuple[str, ...]) -> _Node:
 
 
 def parse_policy_bytes(data: bytes, source: str) -> Policy:
-    """A policy file as stored (a blob, a file): UTF-8 text, else a PolicyError naming `source`."""
+    """A policy file as stored (a blob, a file): UTF-8 text, else a PolicyError naming `source`.
+    Larger than MAX_POLICY_BYTES is refused unread (YAML of that size costs seconds to parse)."""
+    if len(data) > MAX_POLICY_BYTES:
+        raise PolicyError(
+            f"{source}: the policy file is {len(data) // 1024} KB; a policy is at most {MAX_POLICY_BYTES // 1024} KB"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -503,6 +509,11 @@ class Policy:
         return self._only is None
 
     @property
+    def time_budget(self) -> int:
+        """Seconds the server hook may take to judge a push."""
+        return int(self.cfg["time_budget_s"])
+
+    @property
     def on_error_allow(self) -> bool:
         return self.cfg["on_error"] == "allow"
 
@@ -567,3 +578,57 @@ class Policy:
             return None
         version = m.groupdict().get("semver")
         return version if version and parse_semver(version) else None
+
+
+def loosened(old: Policy, new: Policy) -> list[str]:
+    """What `new` allows that `old` refused, one phrase per setting (a push that changes main's
+    policy says so: the team may loosen its rules, but never silently)."""
+    found: list[str] = []
+    a, b = old.cfg, new.cfg
+    if a["on_error"] != b["on_error"] and b["on_error"] == "allow":
+        found.append("on_error: refuse -> allow")
+    if b["time_budget_s"] > a["time_budget_s"]:
+        found.append(f"time_budget_s: {a['time_budget_s']} -> {b['time_budget_s']}")
+    for key in ("placeholders", "version_tag"):
+        if a[key] != b[key]:
+            found.append(f"{key} changed")
+    for kind in sorted(set(a["branches"]) | set(b["branches"])):
+        before, after = a["branches"].get(kind), b["branches"].get(kind)
+        if before is None or after is None:
+            found.append(f"branches.{kind} {'added' if before is None else 'removed'}")
+            continue
+        if before["pattern"] != after["pattern"]:
+            found.append(f"branches.{kind}.pattern: {before['pattern']} -> {after['pattern']}")
+        more = sorted(set(after["merges_from"]) - set(before["merges_from"]))
+        if more:
+            found.append(f"branches.{kind}.merges_from adds {', '.join(more)}")
+    for rule in RULE_IDS:
+        x, y = a["rules"][rule], b["rules"][rule]
+        if x["enabled"] and not y["enabled"]:
+            found.append(f"rules.{rule} turned off")
+            continue
+        for name, value in y.items():
+            was = x.get(name)
+            key = f"rules.{rule}.{name}"
+            if name == "enabled" or value == was:
+                continue
+            if isinstance(value, (bool, str)):
+                found.append(f"{key}: {was} -> {value}")
+            elif isinstance(value, int):
+                if value > was:  # every number is a limit: a larger one allows more
+                    found.append(f"{key}: {was} -> {value}")
+            elif isinstance(value, list):
+                grown, shrunk = (
+                    sorted(set(map(str, value)) - set(map(str, was))),
+                    sorted(set(map(str, was)) - set(map(str, value))),
+                )
+                refusing = name in ("suffixes", "branches", "strict_branches", "from")  # fewer refuse less
+                if refusing and shrunk:
+                    found.append(f"{key} drops {', '.join(shrunk)}")
+                elif not refusing and grown:
+                    found.append(f"{key} adds {', '.join(grown)}")
+            elif isinstance(value, dict):
+                gone = sorted(set(was) - set(value))
+                if gone or any(value[k] != was[k] for k in value if k in was):
+                    found.append(f"{key} changed" + (f" (drops {', '.join(gone)})" if gone else ""))
+    return found

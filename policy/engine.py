@@ -59,7 +59,9 @@ class Facts(Protocol):
     def ancestry(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Callable[[], bool]]: ...
     def contained(self, candidate: str, tips: Sequence[str]) -> bool: ...
     def merge_tree(self, ours: str, theirs: str) -> tuple[Optional[str], bool]: ...
-    def changed_lines(self, base: str, tip: str) -> int: ...
+    def changed_lines(self, base: str, tip: str) -> Optional[int]: ...
+    def real_merge(self, ours: str, theirs: str) -> tuple[Optional[str], list[str]]: ...
+    def tree_diff(self, a: str, b: str) -> list[str]: ...
     def object_info(self, specs: Iterable[str]) -> dict[str, Optional[ObjectInfo]]: ...
     def read(self, specs: Iterable[str]) -> dict[str, Optional[bytes]]: ...
     # Feeds: questions asked while the walk goes on, answered by git on the other core.
@@ -173,6 +175,7 @@ class Judge:
         self.merges: list[_Merge] = []
         self.squashes: list[_Squash] = []
         self.bumps: list[tuple[str, Commit]] = []
+        self.real_merges: list[tuple[str, str, Commit]] = []  # ref, branch, a merge on main's line
         self.bases: list[tuple[str, str, str]] = []  # ref, branch, base commit
         self.tags: list[_Tag] = []
         self.configs: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
@@ -324,8 +327,8 @@ class Judge:
         if kind == "hotfix" and self.on("hotfix-size"):
             starts = self.ledger.starts(("main", "dev"), branch)
             if starts:
-                lines = min(self.facts.changed_lines(start, u.new) for start in starts)
-                self.add(hotfix_size.check(u.ref, branch, u.new, lines, self.policy))
+                counted = [n for start in starts if (n := self.facts.changed_lines(start, u.new)) is not None]
+                self.add(hotfix_size.check(u.ref, branch, u.new, min(counted) if counted else None, self.policy))
 
     def _walk(self, u: RefUpdate, branch: str, kind: Optional[str]) -> list[tuple[str, ...]]:
         """Stream the commits landing on the branch through the per-commit rules; then judge its
@@ -440,6 +443,9 @@ class Judge:
         if kind == "main" and not bootstrap:
             if self.on("main-direct-commit"):
                 self.add(main_direct_commit.check(c, ref, branch, self.policy))
+                self.add(main_direct_commit.check_merge_shape(c, ref, branch))
+                if len(c.parents) == 2:
+                    self.real_merges.append((ref, branch, c))
             category = main_direct_commit.classify(c, self.policy)
             record = squash_record(c.message, self.policy.settings("squash-merge")["trailer"])
             if category == main_direct_commit.SQUASH and record:
@@ -492,6 +498,7 @@ class Judge:
             + [f"{t.obj}^{{commit}}" for t in self.tags]
         )
         self._judge_merges()
+        self._judge_real_merges()
         self._judge_squashes(info)
         self._judge_contents(info)
         self._judge_sizes()
@@ -555,6 +562,20 @@ class Judge:
                 # a task tip is exact; found by containment, make sure dev & co. do not have it too
                 if found and (tip_kinds[i] or not self._confirm_source(m, kinds[i], others)):
                     self.add(found)
+
+    def _judge_real_merges(self) -> None:
+        """A merge on main's line is what git's merge of its parents makes (main-direct-commit)."""
+        if not self.real_merges:
+            return
+        ancestry = self.facts.ancestry((c.parents[1], c.parents[0]) for _, _, c in self.real_merges)
+        for ref, branch, c in self.real_merges:
+            if ancestry[(c.parents[1], c.parents[0])]():
+                self.add(main_direct_commit.check_real_merge(c, ref, branch, brings_nothing=True, extra_paths=[]))
+                continue
+            tree, conflicted = self.facts.real_merge(c.parents[0], c.parents[1])
+            differ = self.facts.tree_diff(tree, c.tree) if tree and tree != c.tree else []
+            extra = [path for path in differ if path not in set(conflicted)]
+            self.add(main_direct_commit.check_real_merge(c, ref, branch, brings_nothing=False, extra_paths=extra))
 
     def _confirm_source(self, m: _Merge, kinds: set[str], among: Optional[list[str]] = None) -> bool:
         """Before a refusal rests on "no branch of these kinds has the merged commit" (the batched

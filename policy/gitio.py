@@ -30,6 +30,7 @@ _CONFIG = (
     "-c", "diff.renames=false",
     "-c", "diff.external=",
     "-c", "color.ui=false",
+    "-c", "advice.graftFileDeprecated=false",
 )  # fmt: skip
 _REF_FORMAT = "%(objectname) %(objecttype) %(*objectname) %(refname)"
 _LOG_FORMAT = "--format=%x01%H %T %P%x00%B"
@@ -258,7 +259,7 @@ class Git:
         """(tree of the real merge, clean?) via `git merge-tree --write-tree` (git >= 2.38)."""
         self.processes += 1
         proc = subprocess.run(
-            self._argv(["merge-tree", "--write-tree", "--no-messages", ours, theirs]),
+            self._argv(["merge-tree", "--write-tree", "--allow-unrelated-histories", "--no-messages", ours, theirs]),
             cwd=self.cwd, env=self.env, capture_output=True,
         )  # fmt: skip
         if proc.returncode not in (0, 1):
@@ -266,12 +267,39 @@ class Git:
         first = proc.stdout.split(b"\n", 1)[0].strip().decode()
         return (first or None), proc.returncode == 0
 
-    def changed_lines(self, base: str, tip: str) -> int:
-        """Lines added + deleted in text files between `base...tip` (merge base to tip)."""
-        out = self.run("diff", "--numstat", "-z", "--no-renames", "--no-ext-diff", "--no-textconv",
-                       f"{base}...{tip}", "--")  # fmt: skip
+    def real_merge(self, ours: str, theirs: str) -> tuple[Optional[str], list[str]]:
+        """What `git merge` would make of two commits: (its tree, the paths that conflicted)."""
+        self.processes += 1
+        proc = subprocess.run(
+            self._argv(["merge-tree", "--write-tree", "--allow-unrelated-histories", "--name-only", "--no-messages",
+                        "-z", ours, theirs]),
+            cwd=self.cwd, env=self.env, capture_output=True,
+        )  # fmt: skip
+        if proc.returncode not in (0, 1):
+            raise GitError(f"git merge-tree failed: {decode(proc.stderr).strip()}")
+        tree, *paths = proc.stdout.split(b"\0")
+        return (decode(tree).strip() or None), [decode(p) for p in paths if p]
+
+    def tree_diff(self, a: str, b: str) -> list[str]:
+        """Paths whose entries differ between two trees (or commits), recursively."""
+        out = self.run("diff-tree", "-r", "-z", "--name-only", "--no-renames", a, b)
+        return [decode(p) for p in out.split(b"\0") if p]
+
+    def changed_lines(self, base: str, tip: str) -> Optional[int]:
+        """Lines added + deleted between `base...tip` (merge base to tip), every file counted as
+        text (`--text`: a file with one NUL byte is not 0 lines); None when they share no history."""
+        self.processes += 1
+        proc = subprocess.run(
+            self._argv(["diff", "--numstat", "-z", "--text", "--no-renames", "--no-ext-diff", "--no-textconv",
+                        f"{base}...{tip}", "--"]),
+            cwd=self.cwd, env=self.env, capture_output=True,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            if b"no merge base" in proc.stderr:
+                return None
+            raise GitError(f"git diff --numstat failed: {decode(proc.stderr).strip()}")
         total = 0
-        for token in out.split(b"\0"):
+        for token in proc.stdout.split(b"\0"):
             fields = token.split(b"\t")
             if len(fields) >= 2 and fields[0].isdigit() and fields[1].isdigit():
                 total += int(fields[0]) + int(fields[1])

@@ -3,6 +3,10 @@ running the engine with the fail-closed error policy."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from typing import Optional
 
 from policy.engine import RepoState
@@ -62,3 +66,28 @@ def as_before(state: RepoState, ref: str, old: str) -> RepoState:
             else:
                 table[name] = old
     return RepoState(branches, tags)
+
+
+class OverBudget(Exception):
+    """The judgement took longer than the policy's `time_budget_s`."""
+
+
+@contextlib.contextmanager
+def time_budget(seconds: float) -> Iterator[None]:
+    """Raise OverBudget in the block once `seconds` have passed (a server hook must end: a push
+    nobody can judge in time is refused, or allowed under on_error: allow). Main thread only;
+    elsewhere, and where the platform has no interval timer, the block runs unbounded."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise OverBudget(f"the check took longer than the policy's time budget of {seconds:g} s (time_budget_s)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

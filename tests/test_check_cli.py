@@ -376,8 +376,8 @@ def test_rules_and_init(plain: tuple[World, Repo]) -> None:
     _, repo = plain
     result = cli(repo, command="rules")
     assert result.code == 0
-    listed = [line.split()[0] for line in result.out.splitlines()[1:16]]
-    assert listed == list(RULE_IDS) and len(listed) == 15
+    listed = [line.split()[0] for line in result.out.splitlines()[1 : 1 + len(RULE_IDS)]]
+    assert listed == list(RULE_IDS) and len(listed) == 17
 
     result = cli(repo, command="init")
     assert result.code == 0, result.both

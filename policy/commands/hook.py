@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import BinaryIO, Callable, Optional, TextIO
+from typing import TYPE_CHECKING, BinaryIO, Callable, Optional, TextIO
 
 from policy.model import RefUpdate
+
+if TYPE_CHECKING:
+    from policy.config import Policy
+    from policy.gitio import Git
 
 USAGE = """usage: policy hook <name> [args]
 
@@ -94,7 +98,7 @@ def _server_verdict(
     from policy.gitio import Git, GitError
     from policy.loading import load, server_policy_file, server_refs
     from policy.model import Incomplete
-    from policy.verdict import server_state
+    from policy.verdict import server_state, time_budget
 
     git = Git()
     try:
@@ -108,18 +112,22 @@ def _server_verdict(
         say(f"branch-policy: internal error, push refused (fail closed): cannot read the policy: {exc}")
         return 2
     try:
-        found = judge(git, policy, server_state(git), updates)
-    except Incomplete as exc:
-        cause = f"{type(exc.cause).__name__}: {exc.cause}"
+        with time_budget(policy.time_budget):
+            found = judge(git, policy, server_state(git), updates)
+    except Exception as exc:  # Incomplete: what the engine found before it failed still refuses
+        failure, found_before = (exc.cause, exc.found) if isinstance(exc, Incomplete) else (exc, [])
+        cause = f"{type(failure).__name__}: {failure}"
         if not policy.on_error_allow:
             say(f"branch-policy: internal error, push refused (fail closed): {cause}")
             return 2
-        if not exc.found:
+        if not found_before:
             say(f"branch-policy: internal error, push allowed (on_error: allow): {cause}")
             return 0
         say(f"branch-policy: internal error ({cause}); on_error: allow allows only what could not be judged, "
             "and these violations were found before it:")  # fmt: skip
-        found = exc.found
+        found = found_before
+    else:
+        _say_policy_changes(git, policy, updates, server_refs(git)[0], say)
     if not found:
         return 0
     if per_ref:  # the engine's "(or in the same push)" does not hold when each ref is judged alone
@@ -138,6 +146,28 @@ def per_ref_hint(hint: str) -> str:
 
     hint = re.sub(r": git push origin (\S+) (\S+)$", r": git push origin \1, then git push origin \2", hint)
     return hint.replace(" first (or in the same push)", " first, in a push of its own,")
+
+
+def _say_policy_changes(git: Git, policy: Policy, updates: Sequence[RefUpdate], main_ref: str,
+                        say: Callable[[str], None]) -> None:  # fmt: skip
+    """A push that changes main's policy file says what it loosens (accepted: the team owns its policy)."""
+    from policy.config import POLICY_FILE, Policy, PolicyError, loosened, parse_policy_bytes
+
+    for u in updates:
+        if u.ref != main_ref or u.deleted:
+            continue
+        spec = f"{u.new}:{POLICY_FILE}"
+        content = git.read([spec]).get(spec)
+        try:
+            new = Policy.defaults() if content is None else parse_policy_bytes(content, f"main:{POLICY_FILE}")
+        except PolicyError:
+            return  # refused by the policy-file check
+        changes = loosened(policy, new)
+        if changes:
+            where = "" if policy.source.startswith("main:") or policy.source == "built-in defaults" else (
+                f" (this server judges with {policy.source}, which the push does not change)"
+            )  # fmt: skip
+            say(f"branch-policy: this push changes main's policy{where}; it loosens: {'; '.join(changes)}")
 
 
 def pre_receive(args: Sequence[str]) -> int:

@@ -16,7 +16,8 @@ MERGE, SQUASH, BUMP, DIRECT = "merge", "squash", "bump", "direct"
 def classify(commit: Commit, policy: Policy) -> str:
     if commit.is_merge:
         return MERGE
-    if squash_record(commit.message, policy.settings("squash-merge")["trailer"]):
+    # a root commit (the client's draft of a commit to be has no parents, nor a message) merges nothing
+    if commit.parents and squash_record(commit.message, policy.settings("squash-merge")["trailer"]):
         return SQUASH
     if len(commit.changes) == 1 and commit.changes[0].path == policy.main_config and commit.changes[0].status == "M":
         return BUMP  # a candidate: version-bump decides whether it really is one
@@ -34,5 +35,52 @@ def check(commit: Commit, ref: str, main: str, policy: Policy) -> list[Violation
             f"git merge --no-ff or --squash; a release changes only {policy.version_key} in {policy.main_config}",
             ref=ref,
             commit=commit.sha,
+        )
+    ]
+
+
+def check_merge_shape(commit: Commit, ref: str, main: str) -> list[Violation]:
+    """An octopus is not a merge main takes: one source at a time, each proven on its own."""
+    if len(commit.parents) <= 2:
+        return []
+    return [
+        violation(
+            ID,
+            f"merge of {len(commit.parents) - 1} branches at once on {main}",
+            f"merge one branch at a time: git reset --hard {commit.parents[0][:12]} && git merge --no-ff <branch> "
+            "for each",
+            ref=ref,
+            commit=commit.sha,
+        )
+    ]
+
+
+def check_real_merge(
+    commit: Commit, ref: str, main: str, *, brings_nothing: bool, extra_paths: list[str]
+) -> list[Violation]:
+    """A merge on a line that takes no direct commits is what `git merge` makes of its parents:
+    it brings something new, and its tree differs from git's own merge only where that conflicted."""
+    redo = f"git reset --hard {commit.parents[0][:12]} && git merge --no-ff {commit.parents[1][:12]}"
+    if brings_nothing:
+        return [
+            violation(
+                ID,
+                f"merge brings nothing new to {main}: {commit.parents[1][:7]} is already on it",
+                f"drop it: git reset --hard {commit.parents[0][:12]}; changes reach {main} through a branch merge",
+                ref=ref,
+                commit=commit.sha,
+            )
+        ]
+    if not extra_paths:
+        return []
+    shown = ", ".join(extra_paths[:3]) + (f" and {len(extra_paths) - 3} more" if len(extra_paths) > 3 else "")
+    return [
+        violation(
+            ID,
+            f"merge changes {shown} beyond what merging its parents gives (a change made in the merge itself)",
+            f"redo the merge without extra changes ({redo}) and commit those on the source branch first",
+            ref=ref,
+            commit=commit.sha,
+            path=extra_paths[0],
         )
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 from policy import flatyaml
@@ -27,15 +28,24 @@ _TYPES: dict[str, tuple[str, Any]] = {
 }
 
 
+MAX_BYTES = 64 * 1024
+_SEXAGESIMAL = re.compile(r"[0-9](?::[0-5]?[0-9]){9}")
+
+
 def load_yaml(content: bytes) -> tuple[Any, Optional[str]]:
     """(data, None), or (None, what is wrong). The content comes from whoever pushed: whatever
     PyYAML raises on it (an impossible date, a 5000-digit number, deep nesting) is a problem with
     the file, never an internal error. The usual flat KEY: value file is read without PyYAML
-    (flatyaml), which is imported only for other files."""
+    (flatyaml), which is imported only for other files. A config larger than MAX_BYTES is refused
+    unread: settings are small, and YAML's number forms can cost quadratic time."""
+    if len(content) > MAX_BYTES:
+        return None, f"it is {len(content) // 1024} KB; a run's config holds settings, at most {MAX_BYTES // 1024} KB"
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
         return None, "it is not UTF-8 text"
+    if _SEXAGESIMAL.search(text):  # YAML 1.1 reads 1:2:3 as a base-60 int, in time quadratic in its length
+        return None, "it holds a base-60 number (1:2:3:...) of more than 9 parts, which is no setting"
     try:
         flat = flatyaml.load(text)
     except (ValueError, OverflowError, TypeError) as exc:
