@@ -222,6 +222,13 @@ def bench_policy(cfg: Config, repo: Path, tip: str, figures: SizeFigures) -> Non
     figures.git_count, _ = count_git_processes([*cfg.policy_cmd, *full_args], repo, cfg.timeout)
 
 
+def has_gitpython() -> bool:
+    """GitPython is the peer row's, not a dependency of branch-policy: pip install -e '.[bench]'."""
+    import importlib.util
+
+    return importlib.util.find_spec("git") is not None
+
+
 def peer_commands(cfg: Config, repo: Path, tip: str) -> dict[str, Optional[list[str]]]:
     """Peer tools over the same history (None: not installed)."""
     cz, gitlint, commitlint = (find_tool(cfg, n) for n in ("cz", "gitlint", "commitlint"))
@@ -229,7 +236,9 @@ def peer_commands(cfg: Config, repo: Path, tip: str) -> dict[str, Optional[list[
         "cz check --rev-range TIP": [cz, "check", "--rev-range", tip] if cz else None,
         "gitlint --commits TIP": ([gitlint, "--ignore-stdin", "--commits", tip] if gitlint else None),
         "commitlint --to TIP": None,
-        "GitPython iter_commits + stats": [sys.executable, "-c", GITPYTHON_STATS, str(repo), tip],
+        "GitPython iter_commits + stats": (
+            [sys.executable, "-c", GITPYTHON_STATS, str(repo), tip] if has_gitpython() else None
+        ),
     }
     if commitlint:
         conventional = Path(commitlint).parent.parent / "@commitlint" / "config-conventional" / "lib" / "index.js"
@@ -686,7 +695,7 @@ def bench_hooks(cfg: Config) -> None:
         commands: list[tuple[str, Optional[list[str]]]] = [
             ("python -c pass", [sys.executable, "-c", "pass"]),
             ("python -c 'import click, yaml'", [sys.executable, "-c", "import click, yaml"]),
-            ("python -c 'import git'", [sys.executable, "-c", "import git"]),
+            ("python -c 'import git'", [sys.executable, "-c", "import git"] if has_gitpython() else None),
             ("git rev-parse HEAD", ["git", "rev-parse", "HEAD"]),
             ("policy hook commit-msg FILE", [*cfg.policy_cmd, "hook", "commit-msg", str(message)]),
             ("policy hook pre-commit (1 staged file)", [*cfg.policy_cmd, "hook", "pre-commit"]),

@@ -24,6 +24,11 @@ COMMANDS = {
         "install",
         "Install the client hooks, or the server hook into a bare repository.",
     ),
+    "doctor": (
+        "policy.commands.doctor",
+        "doctor",
+        "Check a server's or a clone's set-up (hooks, interpreter, policy, git) and say what to fix.",
+    ),
     "init": ("policy.commands.rules", "init", "Write .branch-policy.yaml with the defaults, commented."),
     "rules": ("policy.commands.rules", "rules", "List the rules, their ids and current settings."),
     "task": ("policy.commands.workflow", "task", "Task runs: policy task start SLUG / policy task finish [BRANCH]."),

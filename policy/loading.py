@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Optional
 
 from policy.config import POLICY_FILE, Policy, PolicyError, parse_policy_bytes
-from policy.gitio import Git
+from policy.gitio import Git, GitError
 
 ENV_FILE = "BRANCH_POLICY_FILE"
 
@@ -27,18 +27,32 @@ def read_file(path: str) -> Policy:
 
 
 def specs(refs: Sequence[str]) -> list[str]:
-    """What `cat-file --batch` must read to find the policy on `refs` (see from_objects)."""
-    return [spec for ref in refs for spec in (f"{ref}^{{commit}}", f"{ref}:{POLICY_FILE}")]
+    """What `cat-file --batch` must read to find the policy on `refs` (see from_objects): the
+    commit, its root tree (to tell "no policy file" from "its blob is missing") and the file."""
+    return [spec for ref in refs for spec in (f"{ref}^{{commit}}", f"{ref}^{{tree}}", f"{ref}:{POLICY_FILE}")]
 
 
 def from_objects(found: dict[str, Optional[bytes]], refs: Sequence[str], worktree: Optional[str] = None) -> Policy:
     """The first of `refs` that exists decides: its policy file, or the defaults when it has none.
-    No such ref (a repository with no main yet): the work-tree file, else the defaults."""
+    No such ref (a repository with no main yet): the work-tree file, else the defaults.
+    A damaged repository (the ref's tree, or the policy blob its tree lists, missing) raises
+    GitError: that is an internal error, never a reason to judge with the defaults."""
     for ref in refs:
-        if found.get(f"{ref}^{{commit}}") is None:
+        commit = found.get(f"{ref}^{{commit}}")
+        if commit is None:
             continue
         blob = found.get(f"{ref}:{POLICY_FILE}")
-        return Policy.defaults() if blob is None else parse_policy_bytes(blob, f"{_short(ref)}:{POLICY_FILE}")
+        if blob is not None:
+            return parse_policy_bytes(blob, f"{_short(ref)}:{POLICY_FILE}")
+        tree = found.get(f"{ref}^{{tree}}")
+        if tree is None:
+            raise GitError(f"{_short(ref)}'s tree {_tree_id(commit)} is missing: the repository is damaged (git fsck)")
+        listed = _entry(tree, POLICY_FILE.encode(), len(_tree_id(commit)) // 2)
+        if listed is not None:
+            raise GitError(
+                f"{_short(ref)}:{POLICY_FILE} (blob {listed}) is missing: the repository is damaged (git fsck)"
+            )
+        return Policy.defaults()
     if worktree and os.path.exists(os.path.join(worktree, POLICY_FILE)):
         return read_file(os.path.join(worktree, POLICY_FILE))
     return Policy.defaults()
@@ -53,6 +67,22 @@ def read_explicit(explicit: Optional[str]) -> Optional[Policy]:
     """The policy in the file named by `explicit` (or $BRANCH_POLICY_FILE); None when neither is."""
     path = explicit or os.environ.get(ENV_FILE) or None
     return read_file(path) if path else None
+
+
+def _tree_id(commit: bytes) -> str:
+    """The tree a commit object names (its first line: `tree <hex>`)."""
+    return commit.split(b"\n", 1)[0].partition(b" ")[2].decode("ascii", "replace")
+
+
+def _entry(tree: bytes, name: bytes, oid_size: int) -> Optional[str]:
+    """The object id of `name` in a raw tree object (`<mode> <name>\\0<oid bytes>` entries), or None."""
+    at = 0
+    while at < len(tree):
+        nul = tree.index(b"\0", at)
+        if tree[at:nul].partition(b" ")[2] == name:
+            return tree[nul + 1 : nul + 1 + oid_size].hex()
+        at = nul + 1 + oid_size
+    return None
 
 
 def _short(ref: str) -> str:

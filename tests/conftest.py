@@ -171,3 +171,23 @@ def seeded(world: World) -> Iterator[tuple[World, Repo]]:
 def refused(result: Result, rule: str) -> bool:
     """The push was refused and the refusal names `rule`."""
     return not result.ok and any(line.split()[1:2] == [rule] for line in result.out.splitlines() if "remote:" in line)
+
+
+@pytest.fixture(scope="session")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One `git daemon` on 127.0.0.1 for the session, serving every test's server.git."""
+    from servers import git_daemon
+
+    base = tmp_path_factory.getbasetemp()
+    with git_daemon(base, env={"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}) as running:
+        yield running
+
+
+@pytest.fixture(params=["path", "git-daemon"])
+def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[World, Repo]]:
+    """`seeded`, with the clone pushing by path or through a real `git daemon` (git://)."""
+    world = World(tmp_path)
+    if request.param == "git-daemon":
+        daemon = request.getfixturevalue("daemon")
+        world.work.git("remote", "set-url", "origin", daemon.url(world.server))  # type: ignore[attr-defined]
+    yield world, seed(world)

@@ -43,3 +43,39 @@ def test_script_fails_closed_without_branch_policy(tmp_path: Path) -> None:
     result = run(["git", "push", "origin", "main"], repo.path, env={**os.environ, **env})
     assert not result.ok and "fail closed" in result.out, result.out
     assert world.server_sha("refs/heads/main") is None
+
+
+# Gitea's and Forgejo's generated hooks/pre-receive (their template, with bash as the script type):
+# it runs every executable of hooks/pre-receive.d/ with the push's lines on stdin.
+GITEA_DISPATCHER = """#!/usr/bin/env bash
+data=$(cat)
+exitcodes=""
+hookname=$(basename $0)
+GIT_DIR=${GIT_DIR:-$(dirname $0)}
+
+for hook in ${GIT_DIR}/hooks/${hookname}.d/*; do
+test -x "${hook}" && test -f "${hook}" || continue
+echo "${data}" | "${hook}"
+exitcodes="${exitcodes} $?"
+done
+
+for i in ${exitcodes}; do
+[ ${i} -eq 0 ] || exit ${i}
+done
+"""
+
+
+def test_under_gitea_s_pre_receive_d(tmp_path: Path) -> None:
+    world = World(tmp_path, hook=False)
+    hooks = world.server / "hooks"
+    (hooks / "pre-receive").write_text(GITEA_DISPATCHER)
+    (hooks / "pre-receive").chmod(0o755)
+    (hooks / "pre-receive.d").mkdir()
+    shutil.copy2(SCRIPT, hooks / "pre-receive.d" / "branch-policy")
+    repo = world.work
+    repo.commit("feat: start", {"tasks/main/config.yaml": config()})
+    env = {"BRANCH_POLICY_PYTHON": sys.executable}
+    assert run(["git", "push", "origin", "main"], repo.path, env=env).ok
+    repo.branch("scratch")
+    assert refused(run(["git", "push", "origin", "scratch"], repo.path, env=env), "branch-name")
+    assert world.server_sha("refs/heads/scratch") is None

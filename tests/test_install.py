@@ -115,3 +115,11 @@ def test_hooks_in_a_worktree(world: World) -> None:
     wt.git("add", "s.py")
     named = run(["git", "commit", "-m", "feat: on a bad branch name"], wt.path)
     assert not named.ok and said(named.out, "branch-name") and "scratch" in named.out, named.out
+
+
+def test_the_server_install_turns_on_receive_fsck_objects(tmp_path: Path) -> None:
+    """git refuses malformed objects (a '..' tree entry) itself, before the hook judges anything."""
+    server = tmp_path / "server.git"
+    run(["git", "init", "-q", "--bare", str(server)], tmp_path)
+    assert run(policy_cmd("install", "--server", str(server)), tmp_path).ok
+    assert run(["git", "config", "receive.fsckObjects"], server).out.strip() == "true"

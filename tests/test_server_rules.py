@@ -21,8 +21,8 @@ def release(repo: Repo, message: str = "feat: release attention") -> str:
 # --------------------------------------------------------------------------- branch-name
 
 
-def test_branch_name(seeded: tuple[World, Repo]) -> None:
-    _, repo = seeded
+def test_branch_name(served: tuple[World, Repo]) -> None:
+    _, repo = served
     feature(repo)
     assert repo.push("feature-attn").ok
     repo.branch("experiment")
@@ -36,8 +36,8 @@ def test_branch_name(seeded: tuple[World, Repo]) -> None:
 # --------------------------------------------------------------------------- protected-ref
 
 
-def test_protected_ref_rewrite_and_delete(seeded: tuple[World, Repo]) -> None:
-    world, repo = seeded
+def test_protected_ref_rewrite_and_delete(served: tuple[World, Repo]) -> None:
+    world, repo = served
     feature(repo)
     assert repo.push("feature-attn").ok
     repo.checkout("dev")
@@ -70,8 +70,8 @@ def test_protected_ref_version_tags_never_move(seeded: tuple[World, Repo]) -> No
 # --------------------------------------------------------------------------- main-direct-commit
 
 
-def test_main_direct_commit(seeded: tuple[World, Repo]) -> None:
-    _, repo = seeded
+def test_main_direct_commit(served: tuple[World, Repo]) -> None:
+    _, repo = served
     repo.checkout("main")
     repo.commit("fix: quick fix on main", {"src/model.py": "class Model:\n    fixed = True\n"})
     result = repo.push("main")
@@ -196,8 +196,8 @@ def test_merge_source_edges(seeded: tuple[World, Repo]) -> None:
     assert repo.push("dev").ok  # dev accepts main (seed §5 step 4.5)
 
 
-def test_merge_of_an_unpushed_branch_is_refused(seeded: tuple[World, Repo]) -> None:
-    _, repo = seeded
+def test_merge_of_an_unpushed_branch_is_refused(served: tuple[World, Repo]) -> None:
+    _, repo = served
     feature(repo)  # never pushed: the server cannot prove where it comes from
     repo.checkout("dev")
     repo.merge("feature-attn", "Merge branch 'feature-attn' into dev")

@@ -19,30 +19,128 @@ CLIENT_HOOKS = ("pre-commit", "commit-msg", "pre-merge-commit", "pre-push")
 STDIN_HOOKS = ("pre-push", "pre-receive")
 
 
-def hook_script(name: str, python: str, fail_closed: bool = False) -> str:
-    """A small sh script: run a kept legacy hook first, then `python -m policy hook <name>`."""
+# The hook script reads nothing with external tools (no `cat`: without it the lines of a push
+# would be lost and the push accepted), and never falls back to another Python: a hook that ran
+# whichever `python3` can `import policy` could be judged by an unrelated package of that name.
+PREAMBLE = r"""P=
+if [ -n "$GL_ID$GL_PROTOCOL" ]; then P='GL-HOOK-ERR: '; fi
+say() { printf '%s%s\n' "$P" "branch-policy: $*" >&2; }
+blocked() {  # the first directory on the way to $1 that this user cannot enter
+    rest=${1#/} dir=
+    while :; do
+        case $rest in */*) dir=$dir/${rest%%/*} rest=${rest#*/} ;; *) return 1 ;; esac
+        if [ -d "$dir" ] && [ ! -x "$dir" ]; then printf '%s' "$dir"; return 0; fi
+    done
+}
+if [ ! -x "$PYTHON" ]; then
+    it="$PYTHON (the Python this hook was installed with)"
+    who=$(id -un 2>/dev/null || printf '%s' "${USER:-the hook's user}")
+    dir=$(blocked "$PYTHON" || blocked "$REAL")
+    if [ -n "$dir" ]; then
+        say "$it cannot be run by user $who: directory $dir is not searchable by that user"
+    elif [ -e "$PYTHON" ] || [ -L "$PYTHON" ]; then
+        say "$it cannot be run by user $who (it resolves to $REAL: check that file's permissions)"
+    else
+        say "$it is gone"
+    fi
+"""
+
+
+def hook_script(name: str, python: str, fail_closed: bool = False, git_dir: str = "") -> str:
+    """A small sh script: run a kept legacy hook first, then `python -m policy hook <name>` with
+    the Python that installed it; if that Python cannot run, say why (refusing, on a server)."""
     call = f'"$PYTHON" -m policy hook {name} "$@"'
-    missing = (
-        'echo "branch-policy: the policy command is missing on this server; push refused (fail closed)" >&2; exit 1'
-        if fail_closed
-        else 'echo "branch-policy: policy is not installed (pip install branch-policy); hook skipped" >&2; exit 0'
+    reinstall = f"policy install --server {shlex.quote(git_dir)}" if fail_closed else "policy install"
+    fix = (
+        f"fix: install branch-policy where user $who can run it (python3 -m venv /opt/branch-policy && "
+        f"/opt/branch-policy/bin/pip install branch-policy), then re-run as the repository's owner: "
+        f"/opt/branch-policy/bin/{reinstall}"
     )
-    if name in STDIN_HOOKS:  # git's lines on stdin go to both the legacy hook and ours
-        body = f"""input=$(cat)
-if [ -x "$0.legacy" ]; then printf '%s\\n' "$input" | "$0.legacy" "$@" || exit $?; fi
-printf '%s\\n' "$input" | {call}"""
+    missing = (
+        f'    say "{fix}"\n    say "push refused (fail closed)"\n    exit 1'
+        if fail_closed
+        else f'    say "fix: re-run {reinstall} with the Python that has branch-policy"\n'
+        '    say "hook skipped (the server still judges every push)"\n    exit 0'
+    )
+    if name in STDIN_HOOKS:  # git's lines go to both the legacy hook and ours: read with the shell's own `read`
+        body = f"""if [ -x "$0.legacy" ]; then
+    input=
+    while IFS= read -r line || [ -n "$line" ]; do input="$input$line
+"; done
+    printf '%s' "$input" | "$0.legacy" "$@" || exit $?
+    printf '%s' "$input" | {call}
+    exit $?
+fi
+exec {call}"""
     else:
         body = f"""if [ -x "$0.legacy" ]; then "$0.legacy" "$@" || exit $?; fi
-{call}"""
+exec {call}"""
     return f"""#!/bin/sh
 {MARKER}
 PYTHON={shlex.quote(python)}
-if [ ! -x "$PYTHON" ]; then
-    PYTHON=$(command -v python3 || true)
-    "$PYTHON" -c 'import policy' 2>/dev/null || {{ {missing}; }}
+REAL={shlex.quote(os.path.realpath(python))}
+{PREAMBLE}{missing}
 fi
 {body}
 """
+
+
+def safe_git(path: str) -> Git:
+    """Git for a repository that may belong to another user (root installing into the git user's
+    repository): trusted for these commands only, as `safe.directory` allows from the command line."""
+    env = dict(os.environ)
+    count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+    env.update({"GIT_CONFIG_COUNT": str(count + 1), f"GIT_CONFIG_KEY_{count}": "safe.directory",
+                f"GIT_CONFIG_VALUE_{count}": os.path.abspath(path)})  # fmt: skip
+    return Git(cwd=path, env=env)
+
+
+def interpreter_problem(python: str, uid: int, gid: int) -> Optional[str]:
+    """Why user `uid` cannot run `python -m policy` (None if it can). Only root can ask this of
+    another user; for oneself it is always asked."""
+    import pwd
+    import subprocess
+
+    if uid != os.geteuid() and os.geteuid() != 0:
+        return None
+    probe = [python, "-c", "import policy.commands.hook"]
+    switch = {} if uid == os.geteuid() else {"user": uid, "group": gid, "extra_groups": []}
+    try:
+        done = subprocess.run(probe, capture_output=True, text=True, cwd="/", **switch)  # type: ignore[call-overload]
+    except OSError as exc:
+        problem = exc.strerror or str(exc)
+    else:
+        if done.returncode == 0:
+            return None
+        problem = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+    try:
+        who = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        who = f"uid {uid}"
+    blocked = next(
+        (d for d in _parents(python) + _parents(os.path.realpath(python)) if not _enterable(d, uid, gid)), None
+    )
+    where = f": directory {blocked} is not searchable by {who}" if blocked else ""
+    return f"{python} cannot run branch-policy as user {who} ({problem}){where}"
+
+
+def _parents(path: str) -> list[str]:
+    parts = os.path.dirname(os.path.abspath(path)).split(os.sep)
+    return [os.sep.join(parts[:i]) or os.sep for i in range(2, len(parts) + 1)]
+
+
+def _enterable(directory: str, uid: int, gid: int) -> bool:
+    try:
+        st = os.stat(directory)
+    except OSError:
+        return True  # not there at all: the probe's own error says so
+    if uid == 0:
+        return True
+    if st.st_uid == uid:
+        return bool(st.st_mode & stat.S_IXUSR)
+    if st.st_gid == gid:
+        return bool(st.st_mode & stat.S_IXGRP)
+    return bool(st.st_mode & stat.S_IXOTH)
 
 
 def write_hook(path: str, script: str, force: bool) -> str:
@@ -96,18 +194,36 @@ def install(server: Optional[str], policy_file: Optional[str], force: bool) -> N
     --server, the pre-receive hook into a bare repository on the git server."""
     python = sys.executable
     if server:
-        git = Git(cwd=server)
+        # Root installing into a repository the git user owns: git would stop on "dubious
+        # ownership". Trust it for these commands, give the files back to the owner, and make
+        # sure the owner (who runs the hook) can run this Python.
+        git = safe_git(server)
         try:
             if not git.is_bare():
                 raise click.ClickException(f"{server} is not a bare repository (the server side of a remote)")
             git_dir = git.git_dir()
         except GitError as exc:
             raise click.ClickException(f"{server} is not a git repository: {exc}") from None
+        owner = os.stat(git_dir)
+        problem = interpreter_problem(python, owner.st_uid, owner.st_gid)
+        if problem:
+            raise click.ClickException(
+                f"{problem}; the hook would refuse every push. Install branch-policy where that user can run it "
+                "(python3 -m venv /opt/branch-policy && /opt/branch-policy/bin/pip install branch-policy) and run "
+                f"/opt/branch-policy/bin/policy install --server {server}"
+            )
         if policy_file:  # read by the hook through policy.loading.server_policy_file
             git.run("config", "branchpolicy.file", os.path.abspath(policy_file))
+        # git itself refuses malformed objects (trees with '..' or '.git' entries, ...) before the hook runs
+        git.run("config", "receive.fsckObjects", "true")
         path = os.path.join(git_dir, "hooks", "pre-receive")
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        note = write_hook(path, hook_script("pre-receive", python, fail_closed=True), force)
+        note = write_hook(path, hook_script("pre-receive", python, fail_closed=True, git_dir=git_dir), force)
+        if os.geteuid() == 0 and owner.st_uid != 0:
+            for written in (path, path + ".legacy", os.path.join(git_dir, "config")):
+                if os.path.exists(written):
+                    os.chown(written, owner.st_uid, owner.st_gid)
+            note += f" (owned by uid {owner.st_uid}, the repository's owner)"
         click.echo(f"{path}: {note}")
         return
     try:
