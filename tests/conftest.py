@@ -171,3 +171,18 @@ def seeded(world: World) -> Iterator[tuple[World, Repo]]:
 def refused(result: Result, rule: str) -> bool:
     """The push was refused and the refusal names `rule`."""
     return not result.ok and any(line.split()[1:2] == [rule] for line in result.out.splitlines() if "remote:" in line)
+
+
+# Hypothesis: `ci` (the default: a fixed set of cases, the same on every run) and `nightly` (many
+# more, new ones each run): POLICY_HYPOTHESIS_PROFILE=nightly python -m pytest ...
+try:
+    from hypothesis import HealthCheck, settings
+
+    _SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large]
+    settings.register_profile("ci", max_examples=150, deadline=None, derandomize=True, database=None,
+                              suppress_health_check=_SLOW_OK, print_blob=True)  # fmt: skip
+    settings.register_profile("nightly", max_examples=3000, deadline=None, suppress_health_check=_SLOW_OK,
+                              print_blob=True)  # fmt: skip
+    settings.load_profile(os.environ.get("POLICY_HYPOTHESIS_PROFILE", "ci"))
+except ImportError:  # only the property tests need it
+    pass
