@@ -179,9 +179,10 @@ def _op(draw: st.DrawFn, plan: Plan, local: dict[str, str], vocab: dict, log: li
 
 
 @st.composite
-def _intent(draw: st.DrawFn, plan: Plan, local: dict[str, str]) -> tuple[str, ...]:
+def _intent(draw: st.DrawFn, plan: Plan, local: dict[str, str], branches_only: bool) -> tuple[str, ...]:
     names = sorted(local)
-    what = draw(st.sampled_from(("set",) * 5 + ("delete", "rename", "alias", "tag", "tag", "deltag", "other")))
+    extra = () if branches_only else ("tag", "tag", "deltag", "other")
+    what = draw(st.sampled_from(("set",) * 5 + ("delete", "rename", "alias", *extra)))
     if what == "set":
         return ("set", draw(st.sampled_from(names)))
     if what == "delete":
@@ -207,9 +208,11 @@ def _intent(draw: st.DrawFn, plan: Plan, local: dict[str, str]) -> tuple[str, ..
 
 
 @st.composite
-def cases(draw: st.DrawFn, hook: bool = False) -> Case:
-    """A history, the server's refs before the first push, and a few pushes."""
-    vocab = dict(FILES) if hook else {**FILES, **UNSAFE, **POLICY}
+def cases(draw: st.DrawFn, hook: bool = False, branches_only: bool = False) -> Case:
+    """A history, the server's refs before the first push, and a few pushes. `hook`: nothing git's
+    own checks refuse before the hook runs (a `..` path) and no policy file; `branches_only`: no
+    tags, no other refs, no replace refs."""
+    vocab = dict(FILES) if hook or branches_only else {**FILES, **UNSAFE, **POLICY}
     plan = Plan()
     root = plan.commit(
         {"tasks/main/config.yaml": (MODE_FILE, config("0.1.0")), "src/model.py": (MODE_FILE, b"model v1\n"),
@@ -226,13 +229,13 @@ def cases(draw: st.DrawFn, hook: bool = False) -> Case:
     for b in sorted(local):
         if draw(st.integers(0, 4)) > (0 if b == "main" else 2):
             before[f"refs/heads/{b}"] = local[b]
-    if "refs/heads/main" in before and draw(st.integers(0, 9)) == 0:
+    if "refs/heads/main" in before and not branches_only and draw(st.integers(0, 9)) == 0:
         before[f"refs/replace/{before['refs/heads/main']}"] = draw(st.sampled_from(plan.order))
     rounds, locals_ = [], []
     for _ in range(draw(st.integers(1, 3))):
         for _ in range(draw(st.integers(0, 5))):
             draw(_op(plan, local, vocab, log))
-        rounds.append([draw(_intent(plan, local)) for _ in range(draw(st.integers(1, 4)))])
+        rounds.append([draw(_intent(plan, local, branches_only)) for _ in range(draw(st.integers(1, 4)))])
         locals_.append(dict(local))
     return Case(plan, before, rounds, locals_, log)
 
