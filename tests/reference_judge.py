@@ -94,7 +94,7 @@ class Reference:
         self.calls += 1
         proc = subprocess.run(
             ["git", "--no-replace-objects", "-c", "core.quotePath=false", *args],
-            cwd=self.repo, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=self.repo, env=self.env, capture_output=True,
         )  # fmt: skip
         if proc.returncode not in ok:
             raise GitFailed(f"git {' '.join(args)}: {proc.stderr.decode(errors='replace').strip()}")
@@ -441,7 +441,7 @@ class _Push:
             self.add("hotfix-size", ref, new, why=f"{min(counts)} lines")
 
     def merge_on_line(self, ref: str, name: str, kind: Optional[str], c: CommitInfo) -> None:
-        p, r = self.p, self.r
+        p, _r = self.p, self.r
         accepted = set(p.accepts(kind))
         for parent in c.parents[1:]:
             held = self.holders(parent, name)
@@ -581,4 +581,3 @@ class _Push:
         commit = self.peeled(ref, new)
         if commit is not None:
             self.judge_content(ref, commit)
-

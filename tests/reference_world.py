@@ -23,10 +23,7 @@ TASK_C = "task-0.2.0-20261126-c"  # named for a version main does not have at fi
 DEBUG = "debug-0.1.0-20261126-d"
 BRANCHES = ("main", "dev", "feature-x", "hotfix-y", TASK_A, TASK_B, TASK_C, DEBUG, "Wild_branch", "feature-renamed")
 
-CONFIG = (
-    "VERSION: {version}\nDEBUG: false\nRESUME: null\nTRAIN: true\nTEST: false\nMODEL_PATH: null\n"
-    "RANDOM_SEED: 42\n"
-)
+CONFIG = "VERSION: {version}\nDEBUG: false\nRESUME: null\nTRAIN: true\nTEST: false\nMODEL_PATH: null\nRANDOM_SEED: 42\n"
 
 
 def config(version: str) -> bytes:
@@ -115,7 +112,9 @@ class Plan:
     blobs: dict[str, bytes] = field(default_factory=dict)
     commits: dict[str, tuple[Files, tuple[str, ...], str, int]] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)  # commits, parents first
-    tags: dict[str, tuple[str, str, str, str, int]] = field(default_factory=dict)  # sha -> name, object, type, msg, time
+    tags: dict[str, tuple[str, str, str, str, int]] = field(
+        default_factory=dict
+    )  # sha -> name, object, type, msg, time
     trees: dict[str, bytes] = field(default_factory=dict)
     clock: int = 1_767_225_600
 
@@ -208,8 +207,9 @@ class Plan:
                                   input=(body + message).encode(), stdout=subprocess.PIPE, check=True)  # fmt: skip
             assert proc.stdout.decode().strip() == sha, "planned tag id differs from git's"
         wanted = list(self.order)
+        asked = "".join(s + "\n" for s in wanted).encode()
         proc = subprocess.run(["git", "cat-file", "--batch-check=%(objectname) %(objecttype)"], cwd=repo,
-                              input="".join(s + "\n" for s in wanted).encode(), stdout=subprocess.PIPE, check=True)  # fmt: skip
+                              input=asked, stdout=subprocess.PIPE, check=True)  # fmt: skip
         got = proc.stdout.decode().split("\n")
         missing = [s for s, line in zip(wanted, got) if not line.endswith(" commit")]
         assert not missing, f"fast-import did not write the planned commits {missing[:3]}"

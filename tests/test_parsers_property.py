@@ -59,7 +59,7 @@ def test_commit_messages_never_raise(message: str) -> None:
     timed(lambda: commitmsg.add_trailer(message, "Squash-Merge: dev " + "0" * 40))
     for merge in (False, True):
         for strict in (False, True):
-            found = timed(lambda: commit_message.problems(message, merge, strict, POLICY))
+            found = timed(lambda: commit_message.problems(message, merge, strict, POLICY))  # noqa: B023
             assert isinstance(found, list)
 
 
@@ -170,7 +170,11 @@ def test_flatyaml_reads_what_pyyaml_reads(text: str) -> None:
     assert _same(flat, yaml.safe_load(text)), f"flatyaml read {flat!r}, PyYAML reads {yaml.safe_load(text)!r}"
 
 
-@given(st.one_of(CONFIGS.map(str.encode), st.binary(max_size=300), YAML_NOISE.map(lambda t: t.encode("utf-8", "surrogatepass"))))
+@given(
+    st.one_of(
+        CONFIGS.map(str.encode), st.binary(max_size=300), YAML_NOISE.map(lambda t: t.encode("utf-8", "surrogatepass"))
+    )
+)
 def test_task_config_problems_never_raise(content: bytes) -> None:
     found = timed(lambda: problems(content, POLICY))
     assert isinstance(found, list) and all(isinstance(p, str) for p in found)

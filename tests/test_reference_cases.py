@@ -63,7 +63,7 @@ def test_other_namespaces_are_refused(seeded: tuple[World, Repo], ref: str) -> N
 
 def test_a_plain_tag_is_judged_for_content(seeded: tuple[World, Repo]) -> None:
     """A lightweight tag on a commit no branch has: its .pt and debug output are judged."""
-    world, repo = seeded
+    _world, repo = seeded
     repo.git("checkout", "-q", "--detach", "main")
     repo.commit("feat: experiment", {"model.pt": "weights\n", f"tasks/{DEBUG}/log": "debug\n"})
     repo.git("tag", "exp-1")
@@ -73,7 +73,7 @@ def test_a_plain_tag_is_judged_for_content(seeded: tuple[World, Repo]) -> None:
 
 def test_a_platform_ref_is_judged_for_content(seeded: tuple[World, Repo]) -> None:
     """refs/pull/* is allowed (hosting platforms write it), and judged like a tag."""
-    world, repo = seeded
+    _world, repo = seeded
     repo.branch("feature-x", "dev")
     repo.commit("feat: data", {"data/big.txt": BIG})
     result = repo.push("feature-x:refs/pull/7/head")
@@ -86,7 +86,7 @@ def test_a_platform_ref_is_judged_for_content(seeded: tuple[World, Repo]) -> Non
     [(".dvc/cache/ab/cdef", "cached bytes\n"), ("weights.pt.dvc", BIG), ("fake.dvc", "not a pointer\n")],
 )
 def test_dvc_names_carry_no_data(seeded: tuple[World, Repo], path: str, content: str) -> None:
-    world, repo = seeded
+    _world, repo = seeded
     repo.checkout("dev")
     repo.commit("feat: data", {path: content})
     result = repo.push("dev")
@@ -94,7 +94,7 @@ def test_dvc_names_carry_no_data(seeded: tuple[World, Repo], path: str, content:
 
 
 def test_a_large_symlink_blob_is_sized(seeded: tuple[World, Repo]) -> None:
-    world, repo = seeded
+    _world, repo = seeded
     repo.checkout("dev")
     repo.git("update-index", "--add", "--cacheinfo", f"120000,{blob(repo, BIG)},link")
     repo.git("commit", "-q", "--no-verify", "-m", "feat: link")
@@ -124,7 +124,7 @@ def test_a_dotdot_tree_entry_never_reaches_a_branch(seeded: tuple[World, Repo]) 
 # ---------------------------------------------------------------------------------- same push
 def test_two_task_branches_at_one_commit_do_not_vouch_for_each_other(seeded: tuple[World, Repo]) -> None:
     """task-b's own commit (on no main or task branch before the push) changes task-a's folder."""
-    world, repo = seeded
+    _world, repo = seeded
     repo.branch(TASK_A, "main")
     repo.commit("task: record run", {f"tasks/{TASK_A}/metrics.txt": "loss 0.5\n"})
     repo.git("branch", TASK_B)
@@ -145,7 +145,7 @@ def test_a_hotfix_is_measured_against_main_and_dev_before_the_push(world: World)
 
 
 def test_an_orphan_hotfix_is_refused_with_hotfix_size(seeded: tuple[World, Repo]) -> None:
-    world, repo = seeded
+    _world, repo = seeded
     repo.git("checkout", "-q", "--orphan", "hotfix-y")
     repo.git("rm", "-rq", "--cached", ".")
     repo.commit("fix: orphan", {"src/fix.py": "fix\n"})
@@ -155,7 +155,7 @@ def test_an_orphan_hotfix_is_refused_with_hotfix_size(seeded: tuple[World, Repo]
 
 # ---------------------------------------------------------------------------------- merges on main
 def test_a_merge_that_brings_nothing_new_is_a_direct_commit(seeded: tuple[World, Repo]) -> None:
-    world, repo = seeded
+    _world, repo = seeded
     repo.checkout("dev")
     feature = repo.commit("feat: layer", {"src/layer.py": "layer\n"})
     assert repo.push("dev").ok
@@ -170,7 +170,7 @@ def test_a_merge_that_brings_nothing_new_is_a_direct_commit(seeded: tuple[World,
 
 
 def test_an_evil_merge_is_a_direct_commit(seeded: tuple[World, Repo]) -> None:
-    world, repo = seeded
+    _world, repo = seeded
     repo.checkout("dev")
     repo.commit("feat: layer", {"src/layer.py": "layer\n"})
     assert repo.push("dev").ok
@@ -198,7 +198,7 @@ def test_a_squash_of_an_unrelated_history_is_refused_not_a_crash(world: World) -
 
 # ---------------------------------------------------------------------------------- debug routes
 def test_a_debug_only_commit_does_not_land_through_a_new_branch(seeded: tuple[World, Repo]) -> None:
-    world, repo = seeded
+    _world, repo = seeded
     repo.branch(DEBUG, "main")
     repo.commit("fix: try something", {"src/model.py": "hack\n"})
     assert repo.push(DEBUG).ok
@@ -212,7 +212,7 @@ def test_a_task_merge_into_a_dev_behind_main_has_type_task_and_passes(seeded: tu
     """A task branch starts on main, which has a fix dev lacks: merging it into dev with type task
     is what task-type asks; the merge's diff against dev holds main's fix outside tasks/, which no
     rule judges (task-type judges non-merge task commits)."""
-    world, repo = seeded
+    _world, repo = seeded
     repo.branch("hotfix-y", "main")
     repo.commit("fix: guard", {"src/model.py": "class Model:\n    guard = True\n"})
     assert repo.push("hotfix-y").ok
@@ -226,4 +226,3 @@ def test_a_task_merge_into_a_dev_behind_main_has_type_task_and_passes(seeded: tu
     repo.merge(TASK_A, "task: merge run a")
     result = repo.push("dev")
     assert result.ok, result.out
-

@@ -23,7 +23,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from hypothesis import given, settings
+
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from policy.config import RULE_IDS, Policy
@@ -81,11 +82,15 @@ class Case:
         return "\n".join(lines)
 
 
+BENIGN = ("src/model.py", "src/util.py", "README.md")
+
+
 def _paths_for(branch: str, vocab: dict[str, tuple[str, tuple[bytes, ...]]]) -> list[str]:
-    """Every path, and the branch's own folder more often (so that some pushes pass)."""
+    """Every path; code, and a task branch's own folder, more often (so that many pushes pass)."""
     paths = sorted(vocab)
     own = [p for p in paths if p.startswith(f"tasks/{branch}/")]
-    return paths + own * 3 + ["<delete>"]
+    usual = own * 8 if own else [*BENIGN] * 6
+    return paths + usual + ["<delete>"]
 
 
 @st.composite
@@ -98,21 +103,22 @@ def _change(draw: st.DrawFn, files: Files, branch: str, vocab: dict[str, tuple[s
         del files[gone]
         return f"-{gone}"
     mode, variants = vocab[path]
-    index = draw(st.integers(0, len(variants) - 1))
+    index = draw(st.sampled_from([0, 0, *range(len(variants))]))  # the first variant is the usual one
     files[path] = (mode, variants[index])
     return f"+{path}#{index}"
 
 
 @st.composite
-def _op(draw: st.DrawFn, plan: Plan, local: dict[str, str], vocab: dict, log: list[str]) -> None:  # noqa: C901
+def _op(draw: st.DrawFn, plan: Plan, local: dict[str, str], vocab: dict, log: list[str]) -> None:
     names = sorted(local)
     op = draw(st.sampled_from(("commit",) * 4 + ("merge",) * 2 + ("branch", "ff", "squash", "bump", "reset", "root")))
     name = lambda sha: f"c{plan.order.index(sha)}"  # noqa: E731
-    if op == "commit":
-        b = draw(st.sampled_from(names))
+    if op == "commit":  # on main rarely: main takes no direct commits
+        b = draw(st.sampled_from([n for n in names if n != "main"] * 4 + ["main"]))
         files = dict(plan.files(local[b]))
         what = [draw(_change(files, b, vocab)) for _ in range(draw(st.integers(1, 3)))]
-        msg = draw(st.sampled_from(MESSAGES))
+        usual = ("task: record run results",) * 8 if b.startswith("task-") else MESSAGES[:2] * 4
+        msg = draw(st.sampled_from(MESSAGES + usual))
         local[b] = plan.commit(files, (local[b],), msg)
         log.append(f"{name(local[b])} = commit on {b} {what} {msg[:30]!r}")
     elif op == "branch":
@@ -221,7 +227,7 @@ def cases(draw: st.DrawFn, hook: bool = False, branches_only: bool = False) -> C
     )  # fmt: skip
     local = {"main": root}
     log = ["c0 = root commit on main"]
-    if draw(st.booleans()):
+    if draw(st.sampled_from((True, True, True, False))):
         local["dev"] = root
     for _ in range(draw(st.integers(0, 8))):
         draw(_op(plan, local, vocab, log))
@@ -229,18 +235,24 @@ def cases(draw: st.DrawFn, hook: bool = False, branches_only: bool = False) -> C
     for b in sorted(local):
         if draw(st.integers(0, 4)) > (0 if b == "main" else 2):
             before[f"refs/heads/{b}"] = local[b]
-    if "refs/heads/main" in before and not branches_only and draw(st.integers(0, 9)) == 0:
+    # a replace ref already on the server (a loop, at times): git's own receive-pack honours it, so
+    # not in the cases pushed for real
+    if "refs/heads/main" in before and not (branches_only or hook) and draw(st.integers(0, 9)) == 0:
         before[f"refs/replace/{before['refs/heads/main']}"] = draw(st.sampled_from(plan.order))
     rounds, locals_ = [], []
     for _ in range(draw(st.integers(1, 3))):
         for _ in range(draw(st.integers(0, 5))):
             draw(_op(plan, local, vocab, log))
-        rounds.append([draw(_intent(plan, local, branches_only)) for _ in range(draw(st.integers(1, 4)))])
+        rounds.append(
+            [draw(_intent(plan, local, branches_only)) for _ in range(draw(st.sampled_from((1, 1, 1, 2, 2, 3, 4))))]
+        )
         locals_.append(dict(local))
     return Case(plan, before, rounds, locals_, log)
 
 
-def resolve(intents: list[tuple[str, ...]], server: dict[str, str], local: dict[str, str]) -> list[tuple[str, str, str]]:
+def resolve(
+    intents: list[tuple[str, ...]], server: dict[str, str], local: dict[str, str]
+) -> list[tuple[str, str, str]]:
     """The push's lines, given the server's refs now (at most one line per ref, no no-ops)."""
     out: dict[str, tuple[str, str, str]] = {}
 
@@ -348,6 +360,7 @@ def test_the_hook_gives_the_in_process_verdict(case: Case) -> None:
 
 
 def _push_for_real(case: Case, root: Path) -> None:
+    assume(resolve(case.rounds[0], case.before, case.locals[0]))  # the first push moves something
     server = init_bare(root / "server.git")
     installed = subprocess.run([sys.executable, "-m", "policy", "install", "--server", str(server)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
@@ -364,7 +377,10 @@ def _push_for_real(case: Case, root: Path) -> None:
             continue
         expected = engine_verdict(server, updates)
         got = hook_verdict(client, server, updates)
-        assert (got[0], got[1]) == expected[:2], f"{case!r}\n{updates}\nhook:\n{got[2]}\nin-process:\n{expected[2]}"
+        crashed = any(rule.startswith("<crash") for rule in expected[1])  # the hook: one line, no rule
+        assert (got[0], set() if crashed else got[1]) == (expected[0], set() if crashed else expected[1]), (
+            f"{case!r}\n{updates}\nhook:\n{got[2]}\nin-process:\n{expected[2]}"
+        )
         out = subprocess.run(["git", "for-each-ref", "--format=%(objectname) %(refname)"], cwd=server,
                              stdout=subprocess.PIPE, text=True, check=True)  # fmt: skip
         refs = {name: sha for sha, name in (line.split(" ", 1) for line in out.stdout.splitlines())}
