@@ -226,3 +226,15 @@ def test_a_task_merge_into_a_dev_behind_main_has_type_task_and_passes(seeded: tu
     repo.merge(TASK_A, "task: merge run a")
     result = repo.push("dev")
     assert result.ok, result.out
+
+
+def test_a_root_squash_on_mains_line_is_refused_not_a_crash(seeded: tuple[World, Repo]) -> None:
+    """A root commit with a Squash-Merge trailer, brought onto main's first-parent line by a merge
+    whose second parent is main (a fast-forward): no parent to squash onto."""
+    _world, repo = seeded
+    main = repo.sha("main")
+    tree = repo.git("rev-parse", "main^{tree}")
+    root = repo.git("commit-tree", tree, "-m", f"feat: squash dev\n\nSquash-Merge: dev {main}\n")
+    merge = repo.git("commit-tree", tree, "-p", root, "-p", main, "-m", "feat: merge main")
+    result = repo.push(f"{merge}:refs/heads/main")
+    assert refused(result, "squash-merge"), result.out
