@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import pytest
 
-from policy.config import Policy
+from policy.config import RULE_IDS, Policy
 from policy.engine import RepoState, judge
 from policy.gitio import Git
 from policy.model import RefUpdate
-from tests.conftest import Repo, World, config, refused, run
+from tests.conftest import ZERO, Repo, World, config, refused, run
+from tests.reference_judge import Reference
 
 TASK_A = "task-0.1.0-20261126-a"
 TASK_B = "task-0.1.0-20261126-b"
 DEBUG = "debug-0.1.0-20261126-d"
 SNEAKY = "sneaky\n"
+KNOWN = {"ref-namespace", "unsafe-path", "policy-file", *RULE_IDS}
 BIG = "".join(f"{i:05d} {'x' * 93}\n" for i in range(6200))  # 620,000 bytes
 
 
@@ -238,3 +240,82 @@ def test_a_root_squash_on_mains_line_is_refused_not_a_crash(seeded: tuple[World,
     merge = repo.git("commit-tree", tree, "-p", root, "-p", main, "-m", "feat: merge main")
     result = repo.push(f"{merge}:refs/heads/main")
     assert refused(result, "squash-merge"), result.out
+
+
+# ---------------------------------------------------------------------------------- the reference itself
+def judged_push(world: World, repo: Repo, *refspecs: str) -> tuple[bool, set[str], set[str]]:
+    """Push for real, and ask the reference judge the same question in the clone (which has every
+    object), with the server's refs as they were before: (accepted, hook's rules, reference's)."""
+    listed = run(["git", "for-each-ref", "--format=%(objectname) %(refname)"], world.server).out.split("\n")
+    before = {name: sha for sha, name in (line.split(" ", 1) for line in listed if line)}
+    updates = []
+    for spec in refspecs:
+        src, _, dst = spec.partition(":")
+        dst = dst or (src if src.startswith("refs/") else f"refs/heads/{src}")
+        updates.append((dst, before.get(dst, ZERO), repo.git("rev-parse", src) if src else ZERO))
+    found = Reference(str(repo.path)).judge(updates, before=before)
+    result = repo.push(*refspecs)
+    hook = {w[1] for line in result.out.splitlines() if line.startswith("remote:") and len(w := line.split()) > 1}
+    return result.ok, hook & KNOWN, {f.rule for f in found}
+
+
+def test_the_reference_accepts_the_model_flow_and_refuses_its_mistakes(seeded: tuple[World, Repo]) -> None:
+    """The reference is not stricter (or looser) than the engine on the model's everyday flow."""
+    world, repo = seeded
+    verdicts = []
+
+    def push(*refspecs: str) -> None:
+        verdicts.append((refspecs, *judged_push(world, repo, *refspecs)))
+
+    repo.branch("feature-x", "dev")
+    repo.commit("feat(model): attention", {"src/attention.py": "def attend():\n    return 1\n"})
+    push("feature-x")
+    repo.checkout("dev")
+    repo.git("merge", "-q", "--no-ff", "--no-edit", "feature-x")
+    push("dev")
+    repo.checkout("main")
+    repo.git("merge", "--squash", "-q", "dev")
+    repo.git("commit", "-q", "--no-verify", "-m", f"feat: release attention\n\nSquash-Merge: dev {repo.sha('dev')}")
+    push("main")
+    repo.commit("chore: release 0.2.0", {"tasks/main/config.yaml": config("0.2.0")})
+    repo.git("tag", "-a", "v0.2.0", "-m", "version 0.2.0")
+    push("main", "refs/tags/v0.2.0")
+    task = "task-0.2.0-20261126-a"
+    repo.branch(task, "main")
+    repo.commit("task: run a", {f"tasks/{task}/config.yaml": config("0.2.0"), f"tasks/{task}/metrics.txt": "0.9\n"})
+    push(task)
+    repo.checkout("main")
+    repo.merge(task, "task: results of run a")
+    push("main")
+    repo.branch("hotfix-y", "main")
+    repo.commit("fix(model): guard", {"src/model.py": "class Model:\n    guard = True\n"})
+    push("hotfix-y")
+    repo.checkout("main")
+    repo.merge("hotfix-y", "fix: merge hotfix-y")
+    repo.checkout("dev")
+    repo.git("merge", "-q", "--no-ff", "--no-edit", "hotfix-y")
+    push("main", "dev")
+    repo.branch(DEBUG.replace("0.1.0", "0.2.0"), "dev")
+    repo.commit("chore(debug): smoke", {f"tasks/{DEBUG.replace('0.1.0', '0.2.0')}/log": "nan\n"})
+    push(DEBUG.replace("0.1.0", "0.2.0"))
+    accepted = [v for v in verdicts if v[1]]
+    assert len(accepted) == len(verdicts) and all(not v[3] for v in verdicts), verdicts
+
+    # mistakes: both refuse, with the same rules
+    mistakes = []
+
+    def mistake(*refspecs: str) -> None:
+        mistakes.append((refspecs, *judged_push(world, repo, *refspecs)))
+
+    repo.checkout("dev")
+    repo.git("merge", "-q", "--no-ff", "--no-edit", DEBUG.replace("0.1.0", "0.2.0"))
+    mistake("dev")
+    repo.git("reset", "-q", "--hard", "origin/dev")
+    repo.checkout("main")
+    repo.commit("feat: direct", {"src/direct.py": "x\n"})
+    mistake("main")
+    repo.git("reset", "-q", "--hard", "origin/main")
+    repo.branch("feature-big", "dev")
+    repo.commit("wip", {"weights.pt": "w\n"})
+    mistake("feature-big")
+    assert all(not ok and hook and hook == ref for _, ok, hook, ref in mistakes), mistakes
