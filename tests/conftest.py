@@ -179,7 +179,7 @@ try:
     from hypothesis import HealthCheck, settings
 
     _SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large]
-    settings.register_profile("ci", max_examples=150, deadline=None, derandomize=True, database=None,
+    settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True, database=None,
                               suppress_health_check=_SLOW_OK, print_blob=True)  # fmt: skip
     settings.register_profile("nightly", max_examples=3000, deadline=None, suppress_health_check=_SLOW_OK,
                               print_blob=True)  # fmt: skip

@@ -5,13 +5,13 @@ hook, and the verdict the model of the trust issue (SEMANTICS) asks for."""
 from __future__ import annotations
 
 import pytest
+from conftest import ZERO, Repo, World, config, refused, run
+from reference_judge import Reference
 
 from policy.config import RULE_IDS, Policy
 from policy.engine import RepoState, judge
 from policy.gitio import Git
 from policy.model import RefUpdate
-from tests.conftest import ZERO, Repo, World, config, refused, run
-from tests.reference_judge import Reference
 
 TASK_A = "task-0.1.0-20261126-a"
 TASK_B = "task-0.1.0-20261126-b"

@@ -26,14 +26,8 @@ from pathlib import Path
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-
-from policy.config import RULE_IDS, Policy
-from policy.engine import judge
-from policy.gitio import Git
-from policy.model import RefUpdate
-from policy.verdict import server_state
-from tests.reference_judge import Reference
-from tests.reference_world import (
+from reference_judge import Reference
+from reference_world import (
     BRANCHES,
     FILES,
     MERGE_MESSAGES,
@@ -48,6 +42,12 @@ from tests.reference_world import (
     init_bare,
     set_refs,
 )
+
+from policy.config import RULE_IDS, Policy
+from policy.engine import judge
+from policy.gitio import Git
+from policy.model import RefUpdate
+from policy.verdict import server_state
 
 TAGS = ("v0.1.0", "v0.2.0", "exp-1")
 OTHER_REFS = ("refs/notes/commits", "refs/merge-requests/1/head", "refs/custom/x", "refs/pull/7/head")
