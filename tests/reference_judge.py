@@ -374,7 +374,7 @@ class _Push:
                 for path in r.changes(sha):
                     if not p.in_tasks(path):
                         self.add("task-type", ref, sha, path, "task commit outside tasks/")
-            if kind != "debug":
+            if kind not in ("debug", "task"):
                 self.content(ref, sha)
         # CONVENTION: on a strict branch every commit of the first-parent line follows the strict
         # form, also one already on another branch (SPEC: on main every commit follows the format)
@@ -410,10 +410,11 @@ class _Push:
         # push were judged by the push that put them there)
         landed = set(r.rev_list(new, *([] if created else [f"^{old}"])))
         folder = p.task_folder(name)
-        for sha in sorted(landed - base_reach):
+        for sha in sorted(landed - base_reach):  # its own commits: task-scope and every content rule
             for path in r.changes(sha):
                 if not path.startswith(folder):
                     self.add("task-scope", ref, sha, path)
+            self.content(ref, sha)
         if not created:
             return
         start: Optional[str] = new
