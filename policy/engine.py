@@ -23,7 +23,7 @@ from typing import NamedTuple, Optional, Protocol, TypeVar
 from policy.commitmsg import SquashRecord, commit_type, has_trailer_key, squash_record
 from policy.config import POLICY_FILE, RULE_IDS, Policy, PolicyError, parse_policy_bytes
 from policy.judged import Ledger
-from policy.model import Change, Commit, Incomplete, ObjectInfo, RefUpdate, Violation, branch_name, tag_name
+from policy.model import Commit, Incomplete, ObjectInfo, RefUpdate, Violation, branch_name, tag_name
 from policy.rules import (
     branch_name as r_branch_name,
 )
@@ -71,7 +71,6 @@ class Facts(Protocol):
     def contents_feed(  # spec -> contents; each(spec, contents) as they arrive
         self, each: Optional[Callable[[str, bytes], object]] = None
     ) -> Feed[str, dict[str, Optional[bytes]]]: ...
-    def paths_feed(self, outside: Optional[str] = None) -> Feed[tuple[str, str], dict[str, list[Change]]]: ...
 
 
 K = TypeVar("K", contravariant=True)
@@ -192,16 +191,12 @@ class Judge:
         self._paths: dict[str, _PathFacts] = {}  # what each path is, worked out once per path
         self.sized: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
         self.pointers: dict[str, tuple[str, str, str]] = {}  # blob of a .dvc file -> ref, commit, path
-        # asked while the walk goes on: sizes of `sized`, contents of `configs`, the first-parent
-        # paths of `task_merges`
+        # asked while the walk goes on: sizes of `sized`, contents of `configs` and `pointers`
         self.sizes: Optional[Feed[str, dict[str, int]]] = None
         self.contents: Optional[Feed[str, dict[str, Optional[bytes]]]] = None
         self._asked: set[str] = set()  # the specs given to `contents`
-        self.merge_paths: Optional[Feed[tuple[str, str], dict[str, list[Change]]]] = None
         self._merge_keys: set[tuple[str, str, str]] = set()
-        self._task_merge_shas: set[str] = set()
         self.policy_files: list[tuple[str, str, str]] = []  # ref, branch, tip: its policy file must parse
-        self.task_merges: list[tuple[str, Commit]] = []  # (ref, merge) whose fp diff task-type checks
         self.paths = any(policy.enabled(r) for r in PATH_RULES)
         self._enabled = {rule: policy.enabled(rule) for rule in RULE_IDS}
         self._task_type = task_type.task_type(policy)
@@ -438,15 +433,8 @@ class Judge:
         on = self._enabled
         if on["commit-message"]:
             self.add(commit_message.check(c, ref, strict, p))
-        if on["task-type"] and commit_type(c.message) == self._task_type:
-            if len(c.parents) < 2:
-                self.add(task_type.check_paths(c, ref, c.changes, p))
-            elif c.sha not in self._task_merge_shas:
-                self._task_merge_shas.add(c.sha)
-                self.task_merges.append((ref, c))
-                if self.merge_paths is None:  # only what breaks the rule: paths outside tasks/
-                    self.merge_paths = self.facts.paths_feed(outside=p.tasks_dir)
-                self.merge_paths.add((c.sha, c.parents[0]))
+        if on["task-type"] and len(c.parents) < 2 and commit_type(c.message) == self._task_type:
+            self.add(task_type.check_paths(c, ref, c.changes, p))  # a merge: see _judge_merges
         if kind == "task" and on["task-scope"]:
             self.add(task_scope.check(c, ref, branch, p))
         self._content(c, ref, branch, kind)
@@ -564,7 +552,6 @@ class Judge:
         self._judge_squashes(info)
         self._judge_contents(info)
         self._judge_sizes()
-        self._judge_task_merge_paths()
 
     def _contained(self, queries: dict[tuple[str, str], set[str]]) -> dict[tuple[str, str], set[str]]:
         """{(kind, excluded branch): candidates} -> the candidates some such branch contains.
@@ -624,6 +611,13 @@ class Judge:
                 # a task tip is exact; found by containment, make sure dev & co. do not have it too
                 if found and (tip_kinds[i] or not self._confirm_source(m, kinds[i], others)):
                     self.add(found)
+            elif (
+                m.kind in ("main", "dev")
+                and self.on("task-type")
+                and "task" not in kinds[i]
+                and commit_type(m.commit.message) == self._task_type
+            ):  # the task type marks the results of a run: a merge of no task branch does not carry it
+                self.add(task_type.check_not_task_merge(m.commit, m.ref, m.branch, desc, p))
 
     def _judge_real_merges(self) -> None:
         """A merge on main's line is what git's merge of its parents makes (main-direct-commit)."""
@@ -635,7 +629,14 @@ class Judge:
                 self.add(main_direct_commit.check_real_merge(c, ref, branch, brings_nothing=True, extra_paths=[]))
                 continue
             tree, conflicted = self.facts.real_merge(c.parents[0], c.parents[1])
-            differ = self.facts.tree_diff(tree, c.tree) if tree and tree != c.tree else []
+            if tree is None:  # unrelated histories: no merge git would make
+                self.add(
+                    main_direct_commit.check_real_merge(
+                        c, ref, branch, brings_nothing=False, extra_paths=[], unrelated=True
+                    )
+                )
+                continue
+            differ = self.facts.tree_diff(tree, c.tree) if tree != c.tree else []
             extra = [path for path in differ if path not in set(conflicted)]
             self.add(main_direct_commit.check_real_merge(c, ref, branch, brings_nothing=False, extra_paths=extra))
 
@@ -768,13 +769,6 @@ class Judge:
         for blob, size in self.sizes.result().items():
             ref, commit, path = self.sized[blob]
             self.add([large_file.check_size(path, size, ref, commit, self.policy)])
-
-    def _judge_task_merge_paths(self) -> None:
-        if self.merge_paths is None:
-            return
-        paths = self.merge_paths.result()
-        for ref, c in self.task_merges:
-            self.add(task_type.check_paths(c, ref, paths.get(c.sha, []), self.policy))
 
 
 def _type(info: dict[str, Optional[ObjectInfo]], spec: str) -> Optional[str]:

@@ -239,15 +239,6 @@ class Git:
         out = self.run("merge-base", "--all", candidate, *tips, ok=(0, 1))
         return candidate in out.decode().split()
 
-    def paths_feed(self, outside: Optional[str] = None) -> Feed[tuple[str, str], dict[str, list[Change]]]:
-        """Fed (merge, first parent) pairs: for each, the paths the merge changes against that
-        parent; with `outside`, only those not under that folder (git skips its subtree)."""
-        args = ["diff-tree", "-z", "-r", "--stdin", *_DIFF_FLAGS]
-        if outside:
-            args += ["--", f":(exclude,literal){outside}/"]
-        self.processes += 1
-        return Feed(self._argv(args), self, _changes_by_commit, line=" ".join, every=64)
-
     def staged(self, started: Optional[Callable[[], bytes]] = None) -> list[Change]:
         """The index against HEAD (or against nothing on an unborn branch): the commit to be.
         `started`: the same command begun earlier with `start_staged`."""
@@ -262,23 +253,27 @@ class Git:
         """(tree of the real merge, clean?) via `git merge-tree --write-tree` (git >= 2.38)."""
         self.processes += 1
         proc = subprocess.run(
-            self._argv(["merge-tree", "--write-tree", "--allow-unrelated-histories", "--no-messages", ours, theirs]),
+            self._argv(["merge-tree", "--write-tree", "--no-messages", ours, theirs]),
             cwd=self.cwd, env=self.env, capture_output=True,
         )  # fmt: skip
         if proc.returncode not in (0, 1):
+            if b"unrelated histories" in proc.stderr:  # git merge would refuse them too
+                return None, False
             raise GitError(f"git merge-tree failed: {decode(proc.stderr).strip()}")
         first = proc.stdout.split(b"\n", 1)[0].strip().decode()
         return (first or None), proc.returncode == 0
 
     def real_merge(self, ours: str, theirs: str) -> tuple[Optional[str], list[str]]:
-        """What `git merge` would make of two commits: (its tree, the paths that conflicted)."""
+        """What `git merge` would make of two commits: (its tree, the paths that conflicted); no
+        tree for unrelated histories, which git merge refuses."""
         self.processes += 1
         proc = subprocess.run(
-            self._argv(["merge-tree", "--write-tree", "--allow-unrelated-histories", "--name-only", "--no-messages",
-                        "-z", ours, theirs]),
+            self._argv(["merge-tree", "--write-tree", "--name-only", "--no-messages", "-z", ours, theirs]),
             cwd=self.cwd, env=self.env, capture_output=True,
         )  # fmt: skip
         if proc.returncode not in (0, 1):
+            if b"unrelated histories" in proc.stderr:
+                return None, []
             raise GitError(f"git merge-tree failed: {decode(proc.stderr).strip()}")
         tree, *paths = proc.stdout.split(b"\0")
         return (decode(tree).strip() or None), [decode(p) for p in paths if p]
@@ -537,19 +532,6 @@ def _contents(
         return found
 
     return drain
-
-
-def _changes_by_commit(out: IO[bytes], pairs: object) -> dict[str, list[Change]]:
-    """Drain `diff-tree -z -r --stdin`: a commit line, then its changes."""
-    tokens = iter(out.read().split(b"\0"))
-    found: dict[str, list[Change]] = {}
-    current: list[Change] = []
-    for token in tokens:
-        if token.startswith(b":"):
-            current.append(_change(token, next(tokens, b"")))
-        elif token:
-            current = found.setdefault(token.decode().strip(), [])
-    return found
 
 
 def _chunks(

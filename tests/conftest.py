@@ -191,3 +191,19 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Wor
         daemon = request.getfixturevalue("daemon")
         world.work.git("remote", "set-url", "origin", daemon.url(world.server))  # type: ignore[attr-defined]
     yield world, seed(world)
+
+
+# Hypothesis: `ci` (the default: a fixed set of cases, the same on every run) and `nightly` (many
+# more, new ones each run): POLICY_HYPOTHESIS_PROFILE=nightly python -m pytest ...
+try:
+    from hypothesis import HealthCheck, settings
+
+    _SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large]
+    # ci: one failure shrunk (a case is a repository: shrinking several would cost minutes)
+    settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True, database=None,
+                              suppress_health_check=_SLOW_OK, print_blob=True, report_multiple_bugs=False)  # fmt: skip
+    settings.register_profile("nightly", max_examples=3000, deadline=None, suppress_health_check=_SLOW_OK,
+                              print_blob=True)  # fmt: skip
+    settings.load_profile(os.environ.get("POLICY_HYPOTHESIS_PROFILE", "ci"))
+except ImportError:  # only the property tests need it
+    pass

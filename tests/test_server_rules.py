@@ -435,4 +435,4 @@ def test_a_task_typed_merge_that_brings_code_is_refused(seeded: tuple[World, Rep
     repo.merge("dev", "task: not a task at all")
     result = repo.push("main")
     assert refused(result, "task-type"), result.out
-    assert "src/layer.py" in result.out
+    assert "merges dev, not a task run" in result.out  # the type marks task merges: dev's is not one

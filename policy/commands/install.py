@@ -216,6 +216,8 @@ def install(server: Optional[str], policy_file: Optional[str], force: bool) -> N
             git.run("config", "branchpolicy.file", os.path.abspath(policy_file))
         # git itself refuses malformed objects (trees with '..' or '.git' entries, ...) before the hook runs
         git.run("config", "receive.fsckObjects", "true")
+        # and git's own processes (receive-pack, gc) ignore replace refs, as every process of the hook does
+        git.run("config", "core.useReplaceRefs", "false")
         path = os.path.join(git_dir, "hooks", "pre-receive")
         os.makedirs(os.path.dirname(path), exist_ok=True)
         note = write_hook(path, hook_script("pre-receive", python, fail_closed=True, git_dir=git_dir), force)

@@ -56,11 +56,22 @@ def check_merge_shape(commit: Commit, ref: str, main: str) -> list[Violation]:
 
 
 def check_real_merge(
-    commit: Commit, ref: str, main: str, *, brings_nothing: bool, extra_paths: list[str]
+    commit: Commit, ref: str, main: str, *, brings_nothing: bool, extra_paths: list[str], unrelated: bool = False
 ) -> list[Violation]:
     """A merge on a line that takes no direct commits is what `git merge` makes of its parents:
     it brings something new, and its tree differs from git's own merge only where that conflicted."""
     redo = f"git reset --hard {commit.parents[0][:12]} && git merge --no-ff {commit.parents[1][:12]}"
+    if unrelated:
+        return [
+            violation(
+                ID,
+                f"merge joins {commit.parents[1][:7]}, which shares no history with {main}",
+                f"drop it: git reset --hard {commit.parents[0][:12]}; work reaches {main} through a branch "
+                f"started from it",
+                ref=ref,
+                commit=commit.sha,
+            )
+        ]
     if brings_nothing:
         return [
             violation(

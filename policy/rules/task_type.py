@@ -50,3 +50,18 @@ def check_task_merge(commit: Commit, ref: str, target: str, source: str, policy:
             commit=commit.sha,
         )
     ]
+
+
+def check_not_task_merge(commit: Commit, ref: str, target: str, source: str, policy: Policy) -> list[Violation]:
+    """`commit` is typed task but merges no task branch (`source` says what it merges)."""
+    wanted = task_type(policy)
+    return [
+        violation(
+            ID,
+            f"merge into {target} has type '{wanted}' but merges {source}, not a task run",
+            f"give the merge the type of what it brings: git commit --amend -m 'feat: <what it brings>' "
+            f"(before pushing it), '{wanted}' is for merges of task branches",
+            ref=ref,
+            commit=commit.sha,
+        )
+    ]
