@@ -674,7 +674,7 @@ class Judge:
             accepted = p.accepts(s.kind)
             on_branch = bool(tip and exists and self.facts.is_ancestor(record.commit, tip))
             tree, clean = (None, False)
-            if source_kind in accepted and exists and on_branch:
+            if source_kind in accepted and exists and on_branch and s.commit.parents:  # a root squashes nothing
                 tree, clean = self.facts.merge_tree(s.commit.parents[0], record.commit)
             if self.on("squash-merge"):
                 self.add(squash_merge.check(

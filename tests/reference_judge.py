@@ -306,15 +306,17 @@ class _Push:
         return {self.kind(n) for n in names - {exclude}} - {None}
 
     # ------------------------------------------------------------------ content rules
-    def content(self, ref: str, sha: str) -> None:
-        """large-file, debug-leak (paths and route), unsafe-path, task-config for one judged commit."""
+    def content(self, ref: str, sha: str, debug: bool = False) -> None:
+        """large-file, debug-leak (paths and route: not for a debug branch), unsafe-path,
+        task-config for one judged commit. CONVENTION: a debug branch's files are on the server
+        too, so every content rule but debug-leak judges them."""
         p = self.p
-        if sha in self.on_debug and sha not in self.on_nondebug:
+        if not debug and sha in self.on_debug and sha not in self.on_nondebug:
             self.add("debug-leak", ref, sha, why="a commit only debug branches hold")
         for path, entry in self.r.changes(sha).items():
             if entry is None:
                 continue
-            if p.is_debug_path(path):
+            if p.is_debug_path(path) and not debug:
                 self.add("debug-leak", ref, sha, path, "debug run files")
             if any(unsafe_component(part) for part in path.split("/")):
                 self.add("unsafe-path", ref, sha, path, "path git will not check out")
@@ -356,6 +358,10 @@ class _Push:
 
         # judged: not reachable before the push from a non-debug branch (for debug: any branch)
         counted = sorted(set(self.branches.values())) if kind == "debug" else self.nondebug_tips
+        if kind == "task":  # CONVENTION: a task branch judges its own commits with every rule
+            origins = set(p.settings("task-base")["from"]) | {"task"}
+            counted = sorted({sha for n, sha in self.branches.items() if n != name and self.kind(n) in origins})
+            counted += [] if created else [old]
         judged = r.rev_list(new, *[f"^{t}" for t in counted])
         if created:
             others = sorted({sha for n, sha in self.branches.items() if n != name})
@@ -374,8 +380,8 @@ class _Push:
                 for path in r.changes(sha):
                     if not p.in_tasks(path):
                         self.add("task-type", ref, sha, path, "task commit outside tasks/")
-            if kind not in ("debug", "task"):
-                self.content(ref, sha)
+            if kind != "task":
+                self.content(ref, sha, debug=kind == "debug")
         # CONVENTION: on a strict branch every commit of the first-parent line follows the strict
         # form, also one already on another branch (SPEC: on main every commit follows the format)
         if strict:
@@ -431,11 +437,13 @@ class _Push:
 
     def hotfix(self, ref: str, name: str, new: str) -> None:
         counts = []
-        for n, tip in sorted(self.branches.items()):
-            if n != name and self.kind(n) in ("main", "dev"):
-                base = self.r.merge_base(tip, new)
-                if base is not None:
-                    counts.append(self.r.numstat(base, new))
+        starts = [tip for n, tip in sorted(self.branches.items()) if n != name and self.kind(n) in ("main", "dev")]
+        if not starts:  # CONVENTION: a server with no main nor dev yet (a first mirror push) has no start
+            return
+        for tip in starts:
+            base = self.r.merge_base(tip, new)
+            if base is not None:
+                counts.append(self.r.numstat(base, new))
         if not counts:
             self.add("hotfix-size", ref, new, why="shares no history with main or dev")
         elif min(counts) > self.p.settings("hotfix-size")["max_lines"]:
@@ -463,7 +471,11 @@ class _Push:
             from_task = tips == {"task"} if tips else ("task" in held and held <= {"task", "debug"})
             if from_task and commit_type(c.message) != p.settings("task-type")["type"]:
                 self.add("task-type", ref, c.sha, why="task merge without type task")
-            elif "task" not in held | tips and commit_type(c.message) == p.settings("task-type")["type"]:
+            elif (
+                "task" not in held | tips
+                and held & accepted  # a merge refused for its source says so once (merge-source)
+                and commit_type(c.message) == p.settings("task-type")["type"]
+            ):
                 self.add("task-type", ref, c.sha, why="task-typed merge of no task branch")
 
     def real_merge(self, c: CommitInfo) -> bool:

@@ -16,8 +16,7 @@ MERGE, SQUASH, BUMP, DIRECT = "merge", "squash", "bump", "direct"
 def classify(commit: Commit, policy: Policy) -> str:
     if commit.is_merge:
         return MERGE
-    # a root commit (the client's draft of a commit to be has no parents, nor a message) merges nothing
-    if commit.parents and squash_record(commit.message, policy.settings("squash-merge")["trailer"]):
+    if squash_record(commit.message, policy.settings("squash-merge")["trailer"]):
         return SQUASH
     if len(commit.changes) == 1 and commit.changes[0].path == policy.main_config and commit.changes[0].status == "M":
         return BUMP  # a candidate: version-bump decides whether it really is one
