@@ -1136,10 +1136,12 @@ def test_a_huge_sexagesimal_seed_does_not_stall_the_hook(w: World) -> None:
 
 @xfail("time: a 13 MB policy file")
 def test_a_huge_policy_file_is_refused_quickly(w: World) -> None:
+    """A 4 MB policy file (valid YAML: a list of a quarter million suffixes) on a feature. (Its
+    13 MB version cost 21 s; this one 7 s under load, and shows the same: no size cap.)"""
     repo = w.work
-    suffixes = "".join(f"    - .x{i:07d}\n" for i in range(13 * 1024 * 1024 // 15))
+    suffixes = "".join(f"    - .x{i:07d}\n" for i in range(4 * 1024 * 1024 // 15))
     policy = "rules:\n  large-file:\n    suffixes:\n" + suffixes
-    assert len(policy) > 13 * 1024 * 1024
+    assert len(policy) > 4 * 1024 * 1024
     tip = craft(repo, [repo.sha("dev")], "chore: list every suffix", {".branch-policy.yaml": policy})
     result, seconds = timed_push(repo, f"{tip}:refs/heads/feature-policy")
     quick(result, seconds)
@@ -1191,11 +1193,11 @@ def test_a_merge_with_a_thousand_parents_is_judged_quickly(w: World) -> None:
 
 
 def test_other_heavy_inputs_are_judged_quickly(w: World) -> None:
-    """(Quick today.) A commit of 20,000 files; a 1 MB subject; a config nested 50,000 deep; a
+    """(Quick today.) A commit of 10,000 files; a 1 MB subject; a config nested 50,000 deep; a
     config whose aliases would expand to 10^9 values."""
     repo = w.work
     same = blob(repo, "x\n")
-    folder = write_tree(repo, [(BLOB, f"f{i:05d}.txt".encode(), same) for i in range(20_000)])
+    folder = write_tree(repo, [(BLOB, f"f{i:05d}.txt".encode(), same) for i in range(10_000)])
     wide = craft(repo, [task_commit(repo)], "task: many small outputs", {f"tasks/{TASK}/out": (TREE, folder)})
     result, seconds = timed_push(repo, f"{wide}:refs/heads/{TASK}")
     quick(result, seconds)
