@@ -250,7 +250,7 @@ class Judge:
             if u.ref not in late_refs:
                 self._branch_update(u, b, self._walk)
         settled = self._nothing_new(late)
-        lines = self._late_walks([(u, b) for u, b in late if u.new not in settled])
+        lines = self._late_walks([(u, b) for u, b in late if u.ref not in settled])
         for u, b in late:
             self._branch_update(u, b, lambda u, branch, kind: lines.get(branch, []))
         self._other_refs([u for u in ordered if branch_name(u.ref) is None])
@@ -269,34 +269,40 @@ class Judge:
             elif not u.deleted:
                 allowed.append(u)
         info = self.facts.object_info([f"{u.new}^{{commit}}" for u in allowed])
+        at_tip: dict[str, frozenset[str]] = defaultdict(frozenset)
         for u in updates:
             if (tag := tag_name(u.ref)) is not None:
                 self._tag_update(u, tag)
         for u in allowed:
-            if _type(info, f"{u.new}^{{commit}}") != "commit":
+            peeled = info.get(f"{u.new}^{{commit}}")
+            if peeled is None or peeled.type != "commit":
                 if self.on("ref-namespace"):
                     self.add([ref_namespace.check_target(u, None)])
                 continue
-            if self.paths:
-                exclude = self.ledger.judged_before(None) + self.ledger.vouchers("", None)
-                for commit in self.facts.walk([u.new], sorted(set(exclude)), paths=True):
-                    self.commits_judged += 1
-                    self._content(commit, u.ref, u.ref, None)
+            at_tip[peeled.sha] |= {u.ref}  # an annotated tag's commit: the walk names commits
+        if self.paths and at_tip:  # one walk for all of them (a push of 500 tags is one process)
+            exclude = self.ledger.judged_before(None) + self.ledger.vouchers("", None)
+            for commit, refs, _ in self._attributed(at_tip, exclude):
+                self.commits_judged += 1
+                first = min(refs)
+                self._content(commit, first, first, None)
 
     def _nothing_new(self, late: list[tuple[RefUpdate, str]]) -> set[str]:
-        """Tips of new branches whose every commit is already judged (policy.judged, I1 and I2)."""
-        queries: dict[Optional[str], set[str]] = defaultdict(set)
+        """Refs of new branches whose every commit is already judged for their kind (policy.judged,
+        I1 and I2): one rev-list per kind of judgement. (Per ref, not per tip: a feature branch and
+        a task branch at one commit are settled, or not, each under its own rules.)"""
+        queries: dict[Optional[str], list[RefUpdate]] = defaultdict(list)
         for u, b in late:
             kind = self.kind(b)
-            queries[kind if kind in ("task", "debug") else None].add(u.new)
-        settled: set[str] = set()
+            queries[kind if kind in ("task", "debug") else None].append(u)
         kinds = list(queries)
         answers = self.facts.reachable_each(
-            [(queries[k], self.ledger.exclude(k, None, None) + self.ledger.vouchers("", k)) for k in kinds]
+            [
+                ({u.new for u in queries[k]}, self.ledger.exclude(k, None, None) + self.ledger.vouchers("", k))
+                for k in kinds
+            ]
         )
-        for answer in answers:
-            settled |= answer
-        return settled
+        return {u.ref for k, answer in zip(kinds, answers) for u in queries[k] if u.new in answer}
 
     def _order(self, u: RefUpdate) -> tuple[int, str]:
         """Branches before tags; debug branches last among branches, so that a commit a debug
@@ -358,34 +364,51 @@ class Judge:
             at_tip: dict[str, frozenset[str]] = defaultdict(frozenset)
             for u, b in members:
                 at_tip[u.new] |= {b}
-            # commit -> what its children found: the branches of the group that hold it, and those
-            # whose first-parent line has it (joined only when the commit comes: a parent outside the
-            # walk, such as the one commit 10,000 new branches start from, costs nothing)
-            reach: dict[str, list[frozenset[str]]] = defaultdict(list)
-            line: dict[str, list[frozenset[str]]] = defaultdict(list)
-            tips = sorted(at_tip)
-            for c in self.facts.walk(tips, sorted(set(exclude)), paths=self.paths, topo=True):
-                here = at_tip.get(c.sha, frozenset())
-                names = here.union(*reach.pop(c.sha, ()))
-                made_on = here.union(*line.pop(c.sha, ()))
-                for parent in c.parents:
-                    reach[parent].append(names)
-                if c.parents:
-                    line[c.parents[0]].append(made_on)
-                if not names:
-                    continue
+            for c, names, made_on in self._attributed(at_tip, exclude):
                 self.commits_judged += 1
                 first = min(names)
-                self._commit(c, f"refs/heads/{first}", first, self.kind(first), False)
-                if group == "task" and self.on("task-scope"):
-                    for other in sorted(names - {first}):
-                        self.add(task_scope.check(c, f"refs/heads/{other}", other, self.policy))
+                if group == "task":  # task-scope below, for every run that holds the commit
+                    self._commit(c, f"refs/heads/{first}", first, None, False)
+                    self._scope(c, sorted(names))
+                else:
+                    self._commit(c, f"refs/heads/{first}", first, self.kind(first), False)
                 for b in sorted(made_on):
                     lines[b].append((c.sha, *c.parents))
                     self._made_on(c, f"refs/heads/{b}", b, self.kind(b), False)
             for u, b in members:
                 self.walked[b] = u.new
         return lines
+
+    def _attributed(
+        self, at_tip: dict[str, frozenset[str]], exclude: list[str]
+    ) -> Iterator[tuple[Commit, frozenset[str], frozenset[str]]]:
+        """One walk from many tips (`at_tip`: sha -> the refs there): each commit with the refs that
+        hold it and those whose first-parent line has it. git's --topo-order gives every commit after
+        all its children, so what the children found is joined when the commit comes (a parent
+        outside the walk, such as the one commit 10,000 new branches start from, costs nothing)."""
+        reach: dict[str, list[frozenset[str]]] = defaultdict(list)
+        line: dict[str, list[frozenset[str]]] = defaultdict(list)
+        for c in self.facts.walk(sorted(at_tip), sorted(set(exclude)), paths=self.paths, topo=True):
+            here = at_tip.get(c.sha, frozenset())
+            names = here.union(*reach.pop(c.sha, ()))
+            made_on = here.union(*line.pop(c.sha, ()))
+            for parent in c.parents:
+                reach[parent].append(names)
+            if c.parents:
+                line[c.parents[0]].append(made_on)
+            if names:
+                yield c, names, made_on
+
+    def _scope(self, c: Commit, runs: list[str]) -> None:
+        """task-scope for a commit that these new task branches of the push hold: it is the run's
+        whose folder holds it (a run started from another run, both pushed at once); within none
+        of their folders, it is refused for each."""
+        if not self.on("task-scope"):
+            return
+        found = [task_scope.check(c, f"refs/heads/{run}", run, self.policy) for run in runs]
+        if all(found):
+            for violations in found:
+                self.add(violations)
 
     def _walk(self, u: RefUpdate, branch: str, kind: Optional[str]) -> list[tuple[str, ...]]:
         """Stream the commits landing on the branch through the per-commit rules; then judge its
@@ -586,7 +609,19 @@ class Judge:
         for i in kinds:
             kinds[i] |= tip_kinds[i]  # type: ignore[arg-type]
         refused = [i for i, m in enumerate(self.merges) if not kinds[i] & set(p.accepts(m.kind))]
-        refused = [i for i in refused if not self._confirm_source(self.merges[i], kinds[i])]
+        # Each refusal is confirmed exactly (a process each), but one confirmed refusal per merge
+        # commit is enough to refuse it: its other refused parents are counted, not confirmed (an
+        # octopus of 1,000 parents costs one process, not 1,000).
+        confirmed: list[int] = []
+        more_parents: dict[str, int] = defaultdict(int)
+        for i in refused:
+            sha = self.merges[i].commit.sha
+            if sha in more_parents:
+                more_parents[sha] += 1
+            elif not self._confirm_source(self.merges[i], kinds[i]):
+                confirmed.append(i)
+                more_parents[sha] = 0
+        refused = confirmed
         if refused:
             rest = {i: sorted(set(p.kinds) - kinds[i] - set(first[i])) for i in refused}
             more = self._source_kinds([self.merges[i] for i in refused], {j: rest[i] for j, i in enumerate(refused)})
@@ -598,11 +633,18 @@ class Judge:
             names = self.names_at(m.parent, m.branch)
             desc = ", ".join(names[:3]) if names else _kinds_desc(kinds[i])
             if i in refusals:
+                found = []
                 if kinds[i] and kinds[i] <= {"debug"} and m.kind != "debug":
                     if self.on("debug-leak"):
-                        self.add(debug_leak.check_merge(m.ref, m.commit.sha, m.parent, desc, m.branch))
+                        found = debug_leak.check_merge(m.ref, m.commit.sha, m.parent, desc, m.branch)
                 elif self.on("merge-source"):
-                    self.add(merge_source.check(m.ref, m.commit.sha, m.parent, desc, m.branch, accepted))
+                    found = merge_source.check(m.ref, m.commit.sha, m.parent, desc, m.branch, accepted)
+                extra = more_parents.get(m.commit.sha, 0)
+                self.add(
+                    v._replace(message=f"{v.message} (and {extra} more of its parents)") if extra else v for v in found
+                )
+                continue
+            if m.commit.sha in more_parents:  # refused already, for another of its parents
                 continue
             if m.kind in ("main", "dev") and self.on("task-type") and _task_merge(tip_kinds[i], kinds[i]):
                 source = next((n for n in names if self.kind(n) == "task"), "a task branch")

@@ -39,6 +39,8 @@ _DIFF_FLAGS = ("--raw", "--no-abbrev", "--no-renames", "--no-ext-diff", "--no-te
 STAGED = ("diff", "--cached", "-z", *_DIFF_FLAGS)
 
 
+BINARY_LINE_BYTES = 64  # hotfix-size: a binary change counts a line per this many bytes
+
 K = TypeVar("K")
 R = TypeVar("R")
 
@@ -284,23 +286,48 @@ class Git:
         return [decode(p) for p in out.split(b"\0") if p]
 
     def changed_lines(self, base: str, tip: str) -> Optional[int]:
-        """Lines added + deleted between `base...tip` (merge base to tip), every file counted as
-        text (`--text`: a file with one NUL byte is not 0 lines); None when they share no history."""
+        """Lines added + deleted between `base...tip` (merge base to tip); None when they share no
+        history. A file git calls binary (one NUL byte is enough) counts its old and new contents
+        whole: their lines, or a line per BINARY_LINE_BYTES, whichever is more (a 700-line rewrite
+        with one NUL byte is never 0 lines)."""
         self.processes += 1
         proc = subprocess.run(
-            self._argv(["diff", "--numstat", "-z", "--text", "--no-renames", "--no-ext-diff", "--no-textconv",
-                        f"{base}...{tip}", "--"]),
+            self._argv(["diff", "--raw", "--numstat", "-z", "--no-abbrev", "--no-renames", "--no-ext-diff",
+                        "--no-textconv", f"{base}...{tip}", "--"]),
             cwd=self.cwd, env=self.env, capture_output=True,
         )  # fmt: skip
         if proc.returncode != 0:
             if b"no merge base" in proc.stderr:
                 return None
             raise GitError(f"git diff --numstat failed: {decode(proc.stderr).strip()}")
-        total = 0
-        for token in proc.stdout.split(b"\0"):
-            fields = token.split(b"\t")
-            if len(fields) >= 2 and fields[0].isdigit() and fields[1].isdigit():
-                total += int(fields[0]) + int(fields[1])
+        tokens = proc.stdout.split(b"\0")
+        blobs: dict[bytes, tuple[str, str]] = {}  # path -> old, new blob
+        total, binary = 0, []
+        i = 0
+        while i < len(tokens):
+            token = tokens[i]
+            if token.startswith(b":"):
+                fields = token.split()
+                blobs[tokens[i + 1]] = (fields[2].decode(), fields[3].decode())
+                i += 2
+                continue
+            counts = token.split(b"\t", 2)
+            if len(counts) == 3:
+                if counts[0].isdigit() and counts[1].isdigit():
+                    total += int(counts[0]) + int(counts[1])
+                else:
+                    binary.append(counts[2])
+            i += 1
+        shas = [sha for path in binary for sha in blobs.get(path, ()) if sha.strip("0")]
+        if not shas:
+            return total
+        with self.session() as objects:
+            sizes = objects.sizes(shas)
+            small = objects.read(sha for sha in shas if sizes.get(sha, 0) <= 1 << 20)
+        for sha in shas:
+            content = small.get(sha)
+            by_size = -(-sizes.get(sha, 0) // BINARY_LINE_BYTES)
+            total += max(by_size, content.count(b"\n") + (not content.endswith(b"\n"))) if content else by_size
         return total
 
     # -- objects -----------------------------------------------------------------------------

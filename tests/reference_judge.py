@@ -416,9 +416,17 @@ class _Push:
         # push were judged by the push that put them there)
         landed = set(r.rev_list(new, *([] if created else [f"^{old}"])))
         folder = p.task_folder(name)
+        chained = [(n, tip) for n, tip in sorted(self.pushed.items()) if n != name and self.kind(n) == "task"]
         for sha in sorted(landed - base_reach):  # its own commits: task-scope and every content rule
-            for path in r.changes(sha):
-                if not path.startswith(folder):
+            paths = list(r.changes(sha))
+            # CONVENTION: a commit of another task branch of the same push, within that branch's own
+            # folder, is that run's (a run started from another run, both pushed at once)
+            theirs = any(
+                r.is_ancestor(sha, tip) and all(path.startswith(p.task_folder(n)) for path in paths)
+                for n, tip in chained
+            )
+            for path in paths:
+                if not path.startswith(folder) and not theirs:
                     self.add("task-scope", ref, sha, path)
             self.content(ref, sha)
         if not created:

@@ -125,13 +125,21 @@ def test_a_dotdot_tree_entry_never_reaches_a_branch(seeded: tuple[World, Repo]) 
 
 # ---------------------------------------------------------------------------------- same push
 def test_two_task_branches_at_one_commit_do_not_vouch_for_each_other(seeded: tuple[World, Repo]) -> None:
-    """task-b's own commit (on no main or task branch before the push) changes task-a's folder."""
+    """Two task branches at one new commit: it is the run's whose folder it stays in (task-b started
+    from task-a, both pushed at once, is what pushing task-a first and task-b later would give); a
+    commit in no run's folder is refused for each, whoever else holds it."""
     _world, repo = seeded
     repo.branch(TASK_A, "main")
     repo.commit("task: record run", {f"tasks/{TASK_A}/metrics.txt": "loss 0.5\n"})
     repo.git("branch", TASK_B)
     result = repo.push(TASK_A, TASK_B)
+    assert result.ok, result.out
+    repo.checkout(TASK_A)
+    repo.commit("task: and a tweak", {"src/model.py": "tweak\n"})
+    repo.git("branch", "-f", TASK_B)
+    result = repo.push(TASK_A, TASK_B)
     assert refused(result, "task-scope"), result.out
+    assert f"task branch {TASK_A} changes" in result.out and f"task branch {TASK_B} changes" in result.out
 
 
 def test_a_hotfix_is_measured_against_main_and_dev_before_the_push(world: World) -> None:
