@@ -12,7 +12,10 @@ I1  Judged before. A commit counts as judged for an update of kind K only if, BE
 I2  Judged in this push. An update may also skip commits that an update walked earlier in the same
     push, but only when that update's rules include K's: any update for K = debug; any non-debug
     update for other non-task K (a task branch's walk applies every rule plus task-scope); NONE for
-    a task branch (another task's scope is not its own). Refs of a push never vouch otherwise.
+    a task branch (another task's scope is not its own). Refs of a push never vouch otherwise. New
+    task branches of one push are walked together: a commit several of them hold is the run's whose
+    folder holds it (a run started from another run, both pushed at once, is judged as if pushed one
+    after the other), and is refused for each when it stays in none of their folders.
 I3  Debug-only commits. A commit that before the push only debug branches held is judged by every
     non-debug update that lands it, and refused there (debug-leak), whatever the route: merge,
     fast-forward, new branch, tag, another namespace.
