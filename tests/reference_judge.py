@@ -1,4 +1,4 @@
-"""The reference judge: the verdict model of the trust issue (SEMANTICS), written the slow and
+"""The reference judge: the verdict model of docs/trust-model.md, written the slow and
 obvious way, to check the fast engine against (tests/test_reference_property.py).
 
 Per ref, per commit, no batching, no exclusions beyond the ones the model names: every question
@@ -30,7 +30,7 @@ from policy.rules.task_config import load_yaml
 from policy.rules.task_config import problems as config_problems
 
 ZERO = "0" * 40
-# The namespaces hosting platforms write themselves (SEMANTICS, Refs).
+# The namespaces hosting platforms write themselves (docs/trust-model.md, Refs).
 DEFAULT_ALLOWED_REFS = (
     "refs/merge-requests/",
     "refs/keep-around/",

@@ -1,6 +1,6 @@
 """Where the engine and the reference judge disagreed (tests/test_reference_property.py), shrunk
 to one push each and written out: real repositories, real pushes into a bare repository with the
-hook, and the verdict the model of the trust issue (SEMANTICS) asks for."""
+hook, and the verdict the model of docs/trust-model.md asks for."""
 
 from __future__ import annotations
 
