@@ -94,9 +94,11 @@ def branch_name_pattern(policy: Policy) -> str:
     return re2_checked(rf"\A(?:(?:{kinds})\z{extra})", "rules.branch-name")
 
 
-def commit_message_pattern(policy: Policy, strict: bool) -> str:
+def commit_message_pattern(policy: Policy, strict: bool, platforms: Optional[list[str]] = None) -> str:
     """A message whose subject is `type(scope)!: description` with a known type; where merges
-    may keep git's own message (`strict` False and allow_git_merge_messages), that too."""
+    may keep git's own message (`strict` False and allow_git_merge_messages), that too, and the
+    hosting platforms' merge messages the policy names (allow_platform_merge_messages; `platforms`:
+    only these of them, where the platform's own limit on a pattern's length binds)."""
     settings = policy.settings("commit-message")
     types = "|".join(re.escape(t) for t in settings["types"])
     conventional = rf"(?:{types})(?:\([^()\r\n]*\))?!?: [^\n]*\S"
@@ -106,7 +108,14 @@ def commit_message_pattern(policy: Policy, strict: bool) -> str:
             r"Merge (?:(?:remote-tracking )?branch(?:es)?|tags?|commits?) '[^'\n]+'(?:(?:, | and )'[^'\n]+')*"
             r"(?: of \S+)?(?: into \S+)?"
         )
-    return re2_checked(rf"\A(?:{'|'.join(alternatives)})[ \t]*(?:\n|\z)", "rules.commit-message")
+    whole = [rf"(?:{'|'.join(alternatives)})[ \t]*(?:\n|\z)"]
+    if not strict and settings["allow_platform_merge_messages"]:  # each ends its own subject line
+        whole += [
+            f"(?:{pattern})"
+            for name, pattern in settings["platform_merge_messages"].items()
+            if platforms is None or name in platforms
+        ]
+    return re2_checked(rf"\A(?:{'|'.join(whole)})", "rules.commit-message")
 
 
 def long_subject_pattern(policy: Policy) -> str:
@@ -252,7 +261,7 @@ def gitlab(policy: Policy, ci_config: Optional[str] = None) -> dict[str, Any]:
     push_rule: dict[str, Any] = {"deny_delete_tag": False}  # protected tags keep version tags; other tags may go
     if policy.enabled("commit-message"):
         push_rule["commit_message_regex"] = _gitlab_sized(
-            commit_message_pattern(policy, strict=False), "commit-message"
+            commit_message_pattern(policy, strict=False, platforms=["gitlab"]), "commit-message"
         )
         push_rule["commit_message_negative_regex"] = _gitlab_sized(long_subject_pattern(policy), "commit-message")
     if policy.enabled("branch-name"):
@@ -323,4 +332,6 @@ COVERAGE = (
     Coverage("hotfix-size", "", ""),
     Coverage("version-tag", "update, deletion only (annotated, on main, VERSION: the check)", "protected tags only"),
     Coverage("task-config", "", ""),
+    Coverage("unsafe-path", "", ""),
+    Coverage("ref-namespace", "", ""),
 )  # fmt: skip

@@ -23,12 +23,13 @@ def doctor(cwd: Path, *args: str) -> tuple[int, str]:
 def test_doctor_on_a_server(seeded: tuple[World, Repo]) -> None:
     world, _ = seeded
     server = str(world.server)
+    code, out = doctor(world.root, "--server", server)  # policy install --server turned fsck on
+    assert code == 0 and out.rstrip().endswith("nothing to fix") and "warn no commit-graph" in out, out
+    assert "is present and executable" in out and "runs branch-policy as the repository's owner" in out
+    run(["git", "config", "receive.fsckObjects", "false"], world.server)
     code, out = doctor(world.root, "--server", server)
     assert code == 1 and f"fix: git -C {server} config receive.fsckObjects true" in out, out
-    assert "is present and executable" in out and "runs branch-policy as the repository's owner" in out
     run(["git", "config", "receive.fsckObjects", "true"], world.server)
-    code, out = doctor(world.root, "--server", server)
-    assert code == 0 and out.rstrip().endswith("nothing to fix") and "warn no commit-graph" in out, out
     run(["git", "commit-graph", "write", "--reachable"], world.server)
     assert "the repository has a commit-graph" in doctor(world.root, "--server", server)[1]
     hook = world.server / "hooks" / "pre-receive"

@@ -230,7 +230,9 @@ def test_gitlab_template_judges_a_merge_request_like_policy_check(
     env.update({"CI": "true", "GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "merge_request_event",
                 "CI_MERGE_REQUEST_IID": "3", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feature-weights",
                 "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "dev", "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": sha,
-                "CI_COMMIT_SHA": sha, "CI_PROJECT_DIR": str(project), "PIP_NO_INDEX": "1"})  # fmt: skip
+                "CI_COMMIT_SHA": sha, "CI_PROJECT_DIR": str(project), "PIP_NO_INDEX": "1",
+                "CI_PROJECT_ID": "42", "CI_MERGE_REQUEST_PROJECT_ID": "42",
+                "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "42"})  # fmt: skip
     script = tmp_path / "gitlab-job.sh"
     script.write_text("\n".join(job["branch-policy"]["script"]) + "\n")
     proc = subprocess.run(["bash", "-eo", "pipefail", str(script)], cwd=project, env=env, capture_output=True,
