@@ -265,7 +265,7 @@ def judge_merge_heads(h: Here, staged: Optional[list[Change]] = None) -> list[Vi
             if p.enabled("debug-leak"):
                 found += debug_leak.check_merge(h.ref, "", sha, desc, h.branch or "HEAD")
         elif p.enabled("merge-source"):
-            found += merge_source.check(h.ref, "", sha, desc, h.branch or "HEAD", accepted)
+            found += merge_source.check(h.ref, "", sha, desc, h.branch or "HEAD", accepted, p)
     if h.kind != "debug" and p.enabled("debug-leak"):
         for change in h.git.staged() if staged is None else staged:
             found += debug_leak.check_path(change, h.ref, "", h.branch or "HEAD", p)

@@ -64,7 +64,48 @@ def _violations(count: int) -> str:
     return f"{count} violation{'s' if count != 1 else ''}"
 
 
+_BRINGS = "merge brings "
+
+
+def mistakes(violations: Sequence[Violation]) -> list[Violation]:
+    """One line per mistake, for people: the paths one commit changes against the same rule share a
+    line; a merge that brings debug work is one debug-leak (not one per file, plus a merge-source for
+    a source the server cannot see); task-scope's fix also fixes task-type on the same commit.
+    `--format json` keeps every violation."""
+    debug_commits = {v.commit[:7] for v in violations if v.rule == "debug-leak" and v.path}
+    merges: dict[str, Violation] = {}
+    for v in violations:
+        brought = v.message[len(_BRINGS) : len(_BRINGS) + 7] if v.message.startswith(_BRINGS) else ""
+        if v.commit and (v.rule == "debug-leak" and not v.path or v.rule == "merge-source" and brought in debug_commits):
+            merges.setdefault(v.ref, v)
+    scoped = {(v.ref, v.commit) for v in violations if v.rule == "task-scope"}
+    out: list[Violation] = []
+    index: dict[tuple[str, str, str], int] = {}
+    extra: dict[int, int] = {}
+    for v in violations:
+        if v.rule == "task-type" and v.path and (v.ref, v.commit) in scoped:
+            continue
+        merge = merges.get(v.ref)
+        if merge is not None and (v.rule == "debug-leak" or v is merge):
+            if v is not merge and not (v.rule == "debug-leak" and v.path):
+                continue
+            from policy.rules.debug_leak import undo_merge
+
+            branch = where(Violation(v.rule, v.ref, "", "", "", ""))
+            v = Violation("debug-leak", v.ref, merge.commit, "", f"a merge brings debug run files into {branch}",
+                          undo_merge(merge.commit))  # fmt: skip
+        key = (v.rule, v.ref, v.commit)
+        if key in index and v.commit:
+            extra[index[key]] += 1 if v.path else 0
+            continue
+        index[key] = len(out)
+        extra[len(out)] = 0
+        out.append(v)
+    return [v._replace(message=f"{v.message} (and {extra[i]} more)") if extra[i] else v for i, v in enumerate(out)]
+
+
 def text_lines(violations: Sequence[Violation], prefix: str = "", judged: Optional[Judged] = None) -> list[str]:
+    violations = mistakes(violations)
     lines = [
         f"{prefix}{v.rule}  {short(v.commit)}  {escape(where(v))}  {escape(v.message)}  (hint: {escape(v.hint)})"
         for v in violations

@@ -1,0 +1,132 @@
+"""Follow the hint: every refusal names one fix, and that fix, typed exactly as printed, leads to an
+accepted push. Each case makes a mistake in a real repository with the server hook, runs the commands
+the hint shows (the text between backticks, in order), then pushes."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import Repo, Result, World, config, run, seed
+
+BIN = os.path.dirname(sys.executable)
+ENV = {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def hints(out: str) -> list[str]:
+    """The hints of a refusal: one per violation, wherever the report puts them."""
+    found = []
+    for line in out.splitlines():
+        line = re.sub(r"^remote:\s*", "", line).strip()
+        m = re.search(r"\bhint: (.*?)\)?$", line)
+        if m:
+            found.append(m.group(1))
+    return found
+
+
+def commands(hint: str) -> list[str]:
+    cmds = re.findall(r"`([^`]+)`", hint)
+    assert cmds, f"the hint names no command: {hint}"
+    for cmd in cmds:
+        assert not re.search(r"<[a-z-]+>", cmd), f"a placeholder in {cmd!r}"
+    return cmds
+
+
+def follow(repo: Repo, out: str) -> list[str]:
+    """Run the one hint's commands exactly as printed; each must succeed."""
+    found = hints(out)
+    assert len(found) == 1, f"one violation per mistake, got {len(found)}:\n{out}"
+    cmds = commands(found[0])
+    for cmd in cmds:
+        result = run(["sh", "-c", cmd], repo.path, env=ENV)
+        assert result.ok, f"{cmd!r} failed:\n{result.out}\nafter the refusal:\n{out}"
+    return cmds
+
+
+def accepted(result: Result) -> None:
+    assert result.ok, result.out
+
+
+def commit_refused(repo: Repo, message: str) -> Result:
+    """A commit through the client hooks (`policy install`), which refuses."""
+    result = run(["git", "commit", "-q", "-m", message], repo.path, env=ENV)
+    assert not result.ok, result.out
+    return result
+
+
+def install_client(repo: Repo) -> None:
+    assert run([sys.executable, "-m", "policy", "install"], repo.path, env=ENV).ok
+
+
+# --------------------------------------------------------------------------- server refusals
+
+
+def test_debug_merged_into_dev(seeded: tuple[World, Repo]) -> None:
+    world, repo = seeded
+    start = repo.policy("debug", "start", "smoke", env=ENV)
+    assert start.ok, start.out
+    branch = repo.git("branch", "--show-current")
+    repo.commit("chore(debug): smoke log", {f"tasks/{branch}/log.txt": "loss nan\n"})
+    repo.checkout("dev")
+    repo.merge(branch, "chore: take the debug run")
+    result = repo.push("dev")
+    assert not result.ok
+    follow(repo, result.out)
+    accepted(repo.push("dev"))
+
+
+def test_task_branch_touching_src(seeded: tuple[World, Repo]) -> None:
+    world, repo = seeded
+    repo.checkout("main")
+    assert repo.policy("task", "start", "lr", env=ENV).ok
+    branch = repo.git("branch", "--show-current")
+    repo.commit("task: tweak the model", {"src/model.py": "class Model:\n    eps = 1e-6\n",
+                                           f"tasks/{branch}/notes.txt": "lr\n"})  # fmt: skip
+    result = repo.push(branch)
+    assert not result.ok
+    follow(repo, result.out)
+    accepted(repo.push(branch))
+    assert (repo.path / f"tasks/{branch}/notes.txt").exists()
+
+
+def test_other_run_folder_on_task_branch(seeded: tuple[World, Repo]) -> None:
+    world, repo = seeded
+    repo.checkout("main")
+    assert repo.policy("task", "start", "first", env=ENV).ok
+    first = repo.git("branch", "--show-current")
+    repo.checkout("main")
+    repo.merge(first, "task: first run")
+    assert repo.push("main", first).ok
+    assert repo.policy("task", "start", "second", env=ENV).ok
+    second = repo.git("branch", "--show-current")
+    repo.commit("task: second run", {f"tasks/{first}/leftover.txt": "rerun\n", f"tasks/{second}/out.txt": "ok\n"})
+    result = repo.push(second)
+    assert not result.ok
+    follow(repo, result.out)
+    accepted(repo.push(second))
+
+
+def test_feature_merged_into_main(seeded: tuple[World, Repo]) -> None:
+    world, repo = seeded
+    repo.branch("feature-loader", "dev")
+    repo.commit("feat(data): loader", {"src/loader.py": "LOADER = 1\n"})
+    repo.checkout("main")
+    repo.merge("feature-loader", "feat: loader")
+    result = repo.push("main", "feature-loader")
+    assert not result.ok
+    follow(repo, result.out)
+    accepted(repo.push("main", "dev", "feature-loader"))
+    assert world.server_sha("refs/heads/main") == repo.sha("main")
+
+
+def test_commit_on_main_no_verify(seeded: tuple[World, Repo]) -> None:
+    world, repo = seeded
+    repo.checkout("main")
+    repo.commit("fix(model): epsilon", {"src/model.py": "class Model:\n    eps = 1\n"})
+    result = repo.push("main")
+    assert not result.ok
+    follow(repo, result.out)
+    accepted(repo.push("main"))
