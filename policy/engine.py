@@ -615,7 +615,7 @@ class Judge:
                     if self.on("debug-leak"):
                         self.add(debug_leak.check_merge(m.ref, m.commit.sha, m.parent, desc, m.branch))
                 elif self.on("merge-source"):
-                    self.add(merge_source.check(m.ref, m.commit.sha, m.parent, desc, m.branch, accepted))
+                    self.add(merge_source.check(m.ref, m.commit.sha, m.parent, desc, m.branch, accepted, self.policy))
                 continue
             if m.kind in ("main", "dev") and self.on("task-type") and _task_merge(tip_kinds[i], kinds[i]):
                 source = next((n for n in names if self.kind(n) == "task"), "a task branch")
