@@ -80,7 +80,7 @@ def mistakes(violations: Sequence[Violation]) -> list[Violation]:
             merges.setdefault(v.ref, v)
     scoped = {(v.ref, v.commit) for v in violations if v.rule == "task-scope"}
     out: list[Violation] = []
-    index: dict[tuple[str, str, str], int] = {}
+    index: dict[tuple[str, str, str, str], int] = {}
     extra: dict[int, int] = {}
     for v in violations:
         if v.rule == "task-type" and v.path and (v.ref, v.commit) in scoped:
@@ -94,9 +94,9 @@ def mistakes(violations: Sequence[Violation]) -> list[Violation]:
             branch = where(Violation(v.rule, v.ref, "", "", "", ""))
             v = Violation("debug-leak", v.ref, merge.commit, "", f"a merge brings debug run files into {branch}",
                           undo_merge(merge.commit))  # fmt: skip
-        key = (v.rule, v.ref, v.commit)
-        if key in index and v.commit:
-            extra[index[key]] += 1 if v.path else 0
+        key = (v.rule, v.ref, v.commit, v.hint)
+        if key in index:
+            extra[index[key]] += 1 if v.path and v.path != out[index[key]].path else 0
             continue
         index[key] = len(out)
         extra[len(out)] = 0

@@ -130,3 +130,138 @@ def test_commit_on_main_no_verify(seeded: tuple[World, Repo]) -> None:
     assert not result.ok
     follow(repo, result.out)
     accepted(repo.push("main"))
+
+
+def test_policy_merge_debug_branch(seeded: tuple[World, Repo]) -> None:
+    world, repo = seeded
+    assert repo.policy("debug", "start", "nan", env=ENV).ok
+    branch = repo.git("branch", "--show-current")
+    repo.commit("fix(model): epsilon", {"src/model.py": "class Model:\n    eps = 1e-8\n"})
+    repo.checkout("dev")
+    result = repo.policy("merge", branch, env=ENV)
+    assert result.code == 1 and "nothing was changed" in result.out
+    assert "merge --abort" not in result.out
+    follow(repo, result.out)
+    repo.git("commit", "-q", "--no-verify", "-m", "fix(model): epsilon from the debug run")
+    accepted(repo.push("dev"))
+    assert "eps = 1e-8" in repo.git("show", "origin/dev:src/model.py")
+
+
+def test_large_file_on_task_branch_with_dvc(world: World) -> None:
+    repo = world.work
+    assert run(["dvc", "init", "-q"], repo.path, env=ENV).ok
+    seed(world)
+    repo.checkout("main")
+    assert repo.policy("task", "start", "ckpt", env=ENV).ok
+    branch = repo.git("branch", "--show-current")
+    repo.commit("task: first checkpoint", {f"tasks/{branch}/model.pt": b"\0weights" * 64,
+                                            f"tasks/{branch}/metrics.json": '{"acc": 0.5}\n'})  # fmt: skip
+    result = repo.push(branch)
+    assert not result.ok
+    follow(repo, result.out)
+    accepted(repo.push(branch))
+    assert f"tasks/{branch}/model.pt.dvc" in repo.git("ls-files")
+    assert (repo.path / ".dvc" / "cache").is_dir()
+
+
+@pytest.mark.parametrize("name", ["task-lr-small", "debug-nan", "feature_loader", "Hotfix-NaN"])
+def test_branch_name(seeded: tuple[World, Repo], name: str) -> None:
+    world, repo = seeded
+    repo.checkout("main")
+    repo.branch(name)
+    result = repo.push(name)
+    assert not result.ok
+    follow(repo, result.out)
+    assert "0.1.0" not in hints(result.out)[0] or "20261126" not in hints(result.out)[0]
+    accepted(repo.push("HEAD"))
+
+
+def test_task_config_missing_key(seeded: tuple[World, Repo]) -> None:
+    world, repo = seeded
+    repo.checkout("main")
+    assert repo.policy("task", "start", "cfg", env=ENV).ok
+    branch = repo.git("branch", "--show-current")
+    path = repo.path / f"tasks/{branch}/config.yaml"
+    text = "".join(line + "\n" for line in path.read_text().splitlines() if not line.startswith(("TRAIN", "TEST")))
+    repo.commit("task: a shorter config", {f"tasks/{branch}/config.yaml": text.replace("0.001", "0.0005")})
+    result = repo.push(branch)
+    assert not result.ok
+    cmds = follow(repo, result.out)
+    assert "policy init" not in result.out and cmds
+    accepted(repo.push(branch))
+    assert "LEARNING_RATE: 0.0005" in path.read_text()
+
+
+# --------------------------------------------------------------------------- commit-time refusals
+
+
+def test_commit_time_large_file(world: World) -> None:
+    repo = world.work
+    assert run(["dvc", "init", "-q"], repo.path, env=ENV).ok
+    seed(world)
+    install_client(repo)
+    repo.checkout("main")
+    assert repo.policy("task", "start", "big", env=ENV).ok
+    branch = repo.git("branch", "--show-current")
+    (repo.path / f"tasks/{branch}/data.bin").write_bytes(b"\1" * 600 * 1024)
+    repo.git("add", "-A")
+    result = commit_refused(repo, "task: data")
+    assert "amend" not in hints(result.out)[0]
+    follow(repo, result.out)
+    assert run(["git", "commit", "-q", "-m", "task: data"], repo.path, env=ENV).ok
+    accepted(repo.push(branch))
+
+
+def test_commit_time_other_run_folder(seeded: tuple[World, Repo]) -> None:
+    world, repo = seeded
+    repo.checkout("main")
+    assert repo.policy("task", "start", "first", env=ENV).ok
+    first = repo.git("branch", "--show-current")
+    repo.checkout("main")
+    repo.merge(first, "task: first run")
+    assert repo.push("main", first).ok
+    install_client(repo)
+    assert repo.policy("task", "start", "second", env=ENV).ok
+    second = repo.git("branch", "--show-current")
+    (repo.path / f"tasks/{first}/log.txt").write_text("leftover\n")
+    (repo.path / f"tasks/{second}/out.txt").write_text("ok\n")
+    repo.git("add", "tasks/")
+    result = commit_refused(repo, "task: second run")
+    cmds = follow(repo, result.out)
+    assert cmds == [f"git restore --staged --worktree -- tasks/{first}/"]
+    assert run(["git", "commit", "-q", "-m", "task: second run"], repo.path, env=ENV).ok
+    accepted(repo.push(second))
+
+
+def test_commit_time_task_config(seeded: tuple[World, Repo]) -> None:
+    world, repo = seeded
+    install_client(repo)
+    repo.checkout("main")
+    assert repo.policy("task", "start", "cfg", env=ENV).ok
+    branch = repo.git("branch", "--show-current")
+    path = repo.path / f"tasks/{branch}/config.yaml"
+    path.write_text("".join(line + "\n" for line in path.read_text().splitlines() if not line.startswith("DEBUG")))
+    repo.git("add", "-A")
+    result = commit_refused(repo, "task: no debug key")
+    assert "policy init" not in result.out
+    follow(repo, result.out)
+    assert run(["git", "commit", "-q", "-m", "task: no debug key"], repo.path, env=ENV).ok
+    accepted(repo.push(branch))
+
+
+def test_commit_time_on_main(seeded: tuple[World, Repo]) -> None:
+    world, repo = seeded
+    install_client(repo)
+    repo.checkout("main")
+    (repo.path / "src/model.py").write_text("class Model:\n    eps = 2\n")
+    repo.git("add", "-A")
+    result = commit_refused(repo, "fix(model): eps")
+    follow(repo, result.out)
+    assert repo.git("branch", "--show-current") == "dev"
+    assert run(["git", "commit", "-q", "-am", "fix(model): eps"], repo.path, env=ENV).ok
+    accepted(repo.push("dev"))
+
+
+def test_pre_commit_help_documents_only(tmp_path: Path) -> None:
+    result = run([sys.executable, "-m", "policy", "hook", "pre-commit", "--help"], tmp_path)
+    assert result.ok and "--only" in result.out

@@ -25,7 +25,7 @@ def fix(branch: str, policy: Policy) -> str:
     for kind in RUN_KINDS:
         if policy.has_kind(kind) and lower.startswith(kind):
             return (
-                f"a {kind} run is named from VERSION and the time: start it with `policy {kind} start {slug}` "
+                f"a {kind} run is named from VERSION and the time: start it with `policy {kind} start {slug} --from main` "
                 f"(then bring its files over with git checkout {q(branch)} -- PATH)"
             )
     plain = [k for k in policy.kinds if "{semver}" not in policy.pattern(k) and "{time}" not in policy.pattern(k)]
