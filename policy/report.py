@@ -76,7 +76,8 @@ def mistakes(violations: Sequence[Violation]) -> list[Violation]:
     merges: dict[str, Violation] = {}
     for v in violations:
         brought = v.message[len(_BRINGS) : len(_BRINGS) + 7] if v.message.startswith(_BRINGS) else ""
-        if v.commit and (v.rule == "debug-leak" and not v.path or v.rule == "merge-source" and brought in debug_commits):
+        leak = v.rule == "debug-leak" and not v.path
+        if v.commit and (leak or (v.rule == "merge-source" and brought in debug_commits)):
             merges.setdefault(v.ref, v)
     scoped = {(v.ref, v.commit) for v in violations if v.rule == "task-scope"}
     out: list[Violation] = []

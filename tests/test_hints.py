@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Repo, Result, World, config, run, seed
+from conftest import Repo, Result, World, run, seed
 
 BIN = os.path.dirname(sys.executable)
 ENV = {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -65,7 +65,7 @@ def install_client(repo: Repo) -> None:
 
 
 def test_debug_merged_into_dev(seeded: tuple[World, Repo]) -> None:
-    world, repo = seeded
+    _, repo = seeded
     start = repo.policy("debug", "start", "smoke", env=ENV)
     assert start.ok, start.out
     branch = repo.git("branch", "--show-current")
@@ -79,7 +79,7 @@ def test_debug_merged_into_dev(seeded: tuple[World, Repo]) -> None:
 
 
 def test_task_branch_touching_src(seeded: tuple[World, Repo]) -> None:
-    world, repo = seeded
+    _, repo = seeded
     repo.checkout("main")
     assert repo.policy("task", "start", "lr", env=ENV).ok
     branch = repo.git("branch", "--show-current")
@@ -93,7 +93,7 @@ def test_task_branch_touching_src(seeded: tuple[World, Repo]) -> None:
 
 
 def test_other_run_folder_on_task_branch(seeded: tuple[World, Repo]) -> None:
-    world, repo = seeded
+    _, repo = seeded
     repo.checkout("main")
     assert repo.policy("task", "start", "first", env=ENV).ok
     first = repo.git("branch", "--show-current")
@@ -123,7 +123,7 @@ def test_feature_merged_into_main(seeded: tuple[World, Repo]) -> None:
 
 
 def test_commit_on_main_no_verify(seeded: tuple[World, Repo]) -> None:
-    world, repo = seeded
+    _, repo = seeded
     repo.checkout("main")
     repo.commit("fix(model): epsilon", {"src/model.py": "class Model:\n    eps = 1\n"})
     result = repo.push("main")
@@ -133,7 +133,7 @@ def test_commit_on_main_no_verify(seeded: tuple[World, Repo]) -> None:
 
 
 def test_policy_merge_debug_branch(seeded: tuple[World, Repo]) -> None:
-    world, repo = seeded
+    _, repo = seeded
     assert repo.policy("debug", "start", "nan", env=ENV).ok
     branch = repo.git("branch", "--show-current")
     repo.commit("fix(model): epsilon", {"src/model.py": "class Model:\n    eps = 1e-8\n"})
@@ -166,7 +166,7 @@ def test_large_file_on_task_branch_with_dvc(world: World) -> None:
 
 @pytest.mark.parametrize("name", ["task-lr-small", "debug-nan", "feature_loader", "Hotfix-NaN"])
 def test_branch_name(seeded: tuple[World, Repo], name: str) -> None:
-    world, repo = seeded
+    _, repo = seeded
     repo.checkout("main")
     repo.branch(name)
     result = repo.push(name)
@@ -177,7 +177,7 @@ def test_branch_name(seeded: tuple[World, Repo], name: str) -> None:
 
 
 def test_task_config_missing_key(seeded: tuple[World, Repo]) -> None:
-    world, repo = seeded
+    _, repo = seeded
     repo.checkout("main")
     assert repo.policy("task", "start", "cfg", env=ENV).ok
     branch = repo.git("branch", "--show-current")
@@ -213,7 +213,7 @@ def test_commit_time_large_file(world: World) -> None:
 
 
 def test_commit_time_other_run_folder(seeded: tuple[World, Repo]) -> None:
-    world, repo = seeded
+    _, repo = seeded
     repo.checkout("main")
     assert repo.policy("task", "start", "first", env=ENV).ok
     first = repo.git("branch", "--show-current")
@@ -234,7 +234,7 @@ def test_commit_time_other_run_folder(seeded: tuple[World, Repo]) -> None:
 
 
 def test_commit_time_task_config(seeded: tuple[World, Repo]) -> None:
-    world, repo = seeded
+    _, repo = seeded
     install_client(repo)
     repo.checkout("main")
     assert repo.policy("task", "start", "cfg", env=ENV).ok
@@ -250,7 +250,7 @@ def test_commit_time_task_config(seeded: tuple[World, Repo]) -> None:
 
 
 def test_commit_time_on_main(seeded: tuple[World, Repo]) -> None:
-    world, repo = seeded
+    _, repo = seeded
     install_client(repo)
     repo.checkout("main")
     (repo.path / "src/model.py").write_text("class Model:\n    eps = 2\n")

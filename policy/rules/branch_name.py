@@ -25,13 +25,16 @@ def fix(branch: str, policy: Policy) -> str:
     for kind in RUN_KINDS:
         if policy.has_kind(kind) and lower.startswith(kind):
             return (
-                f"a {kind} run is named from VERSION and the time: start it with `policy {kind} start {slug} --from main` "
-                f"(then bring its files over with git checkout {q(branch)} -- PATH)"
+                f"a {kind} run is named from VERSION and the time: start it with "
+                f"`policy {kind} start {slug} --from main` (then bring its files over with "
+                f"git checkout {q(branch)} -- PATH)"
             )
     plain = [k for k in policy.kinds if "{semver}" not in policy.pattern(k) and "{time}" not in policy.pattern(k)]
-    kind = next((k for k in plain if lower.startswith(k)), next((k for k in plain if "{slug}" in policy.pattern(k)), ""))
+    slugged = next((k for k in plain if "{slug}" in policy.pattern(k)), "")
+    kind = next((k for k in plain if lower.startswith(k)), slugged)
     if not kind:
         names = ", ".join(example(policy.pattern(k)) for k in policy.kinds)
         return f"rename it to a name like {names}"
     name = policy.pattern(kind).replace("{slug}", slug)
-    return f"rename it: `git branch -m {q(branch)} {q(name)}` (names: {', '.join(policy.pattern(k) for k in policy.kinds)})"
+    names = ", ".join(policy.pattern(k) for k in policy.kinds)
+    return f"rename it: `git branch -m {q(branch)} {q(name)}` (names: {names})"

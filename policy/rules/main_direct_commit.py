@@ -87,16 +87,21 @@ def check_real_merge(
 
 def fix(commit: str, main: str, policy: Policy) -> str:
     """Move the change off main to the branch it belongs on (dev when the policy has one)."""
-    hop = next((k for k in ("dev",) if policy.has_kind(k) and "{" not in policy.pattern(k) and "main" in policy.accepts(k)), None)
-    hop = policy.pattern(hop) if hop else None
-    kind = next((k for k in ("feature", "hotfix") if policy.has_kind(k) and k in policy.accepts(hop or "main")), None)
+    plain = [k for k in policy.accepts("main") if policy.has_kind(k) and "{" not in policy.pattern(k)]
+    hop = policy.pattern(plain[0]) if plain else None
+    kind = next(
+        (k for k in ("feature", "hotfix") if policy.has_kind(k) and k in policy.accepts(plain[0] if plain else "main")),
+        None,
+    )
     rest = f"; a release changes only {policy.version_key} in {policy.main_config}"
     if not commit:
         if hop:
-            return f"{main} takes only merges: commit this on {hop}, `git stash -q && git checkout -q {hop} && git stash pop -q`{rest}"
+            move = f"git stash -q && git checkout -q {hop} && git stash pop -q"
+            return f"{main} takes only merges: commit this on {hop}, `{move}`{rest}"
         if kind:
             name = policy.pattern(kind).replace("{slug}", "from-main")
-            return f"{main} takes only merges: commit this on a {kind} branch, `git stash -q && git checkout -q -b {q(name)} && git stash pop -q`{rest}"
+            move = f"git stash -q && git checkout -q -b {q(name)} && git stash pop -q"
+            return f"{main} takes only merges: commit this on a {kind} branch, `{move}`{rest}"
         return f"{main} takes only merges{rest}"
     if kind is None:
         return f"{main} takes only merges: put {main} back, `git reset -q --hard origin/{main}`{rest}"

@@ -29,7 +29,8 @@ def fix(outside: list[str], commit: str, folder: str, policy: Policy) -> str:
     others = sorted({run_folder(p, policy.tasks_dir) for p in outside})
     if all(others):
         undo = "git restore --staged --worktree -- " + " ".join(q(f) for f in others)
-        what = f"{', '.join(others)} belong{'s' if len(others) == 1 else ''} to another run: put back what this branch has"
+        verb = "belongs" if len(others) == 1 else "belong"
+        what = f"{', '.join(others)} {verb} to another run: put back what this branch has"
     else:
         undo = f"git stash push -q -- {q(':(exclude)' + folder)}"
         what = (

@@ -62,7 +62,10 @@ def debug_hint(ws: Workspace, source: str, source_sha: str, target: str) -> str:
     out = ws.git.run("diff", "--name-only", "-z", "--no-renames", base, source_sha).decode() if base else ""
     code = [p for p in out.split("\0") if p and not policy.in_tasks(p)]
     if not code:
-        return f"debug branches are never merged, and {source} changes nothing outside {policy.tasks_dir}/: its run stays there"
+        return (
+            f"debug branches are never merged, and {source} changes nothing outside {policy.tasks_dir}/: "
+            "its run stays there"
+        )
     paths = " ".join(q(p) for p in code[:20])
     return (
         f"debug branches are never merged; to keep the code fix made on {source}, take its files onto {target} "
