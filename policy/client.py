@@ -446,4 +446,38 @@ def _pre_push(remote: str, lines: Sequence[str], policy_file: Optional[str]) -> 
     # Seeing one ref of a multi-ref push, local branches may be in the push too: let them prove
     # where merged commits come from (the server, which sees the whole push, stays exact).
     local = {} if whole else {r.name[len("refs/heads/") :]: r.sha for r in git.refs("refs/heads/")}
-    return emit(judge(git, policy, state, judged, maybe_pushed=local), "push")
+    found = judge(git, policy, state, judged, maybe_pushed=local)
+    if local:
+        found += _unpushed_sources(git, remote, judge(git, policy, state, judged, maybe_pushed={}), found, local)
+    return emit(found, "push")
+
+
+def _unpushed_sources(
+    git: Git, remote: str, strict: Sequence[Violation], found: Sequence[Violation], local: dict[str, str]
+) -> list[Violation]:
+    """Under the pre-commit framework the hook sees only the first ref of a push. A merge whose source
+    only a local branch that the remote lacks proves would pass here and be refused by the server,
+    unless that branch is in the push: refused here too, naming the push that carries it, the branch
+    in a push of its own first: git lists the refs the remote has before new ones, so in
+    `git push origin feature-x dev` this hook sees dev, and cannot tell whether feature-x is in the push."""
+    seen = {v.commit for v in found if v.rule == "merge-source"}
+    on_remote = {r.name.split("/", 3)[-1] for r in git.refs(f"refs/remotes/{remote}/")}
+    extra = []
+    for v in strict:
+        if v.rule != "merge-source" or v.commit in seen or not v.message.startswith("merge brings "):
+            continue
+        sha = v.message[len("merge brings ") :].split(",", 1)[0]
+        out = decode(git.run("for-each-ref", "--contains", sha, "--format=%(refname:short)", "refs/heads/"))
+        target = v.ref[len("refs/heads/") :] if v.ref.startswith("refs/heads/") else v.ref
+        names = [n for n in out.split() if n in local and n not in on_remote and n != target]
+        if names:
+            extra.append(
+                v._replace(
+                    message=f"merge brings {sha}, which only your local branch {names[0]} has ({remote} does not)",
+                    hint=(
+                        f"push {names[0]} first, in a push of its own (under pre-commit this hook sees one ref "
+                        f"of a push), `git push {remote} {names[0]} && git push {remote} {target}`"
+                    ),
+                )
+            )
+    return extra
