@@ -163,6 +163,8 @@ def judge_staged(h: Here, only: Optional[str] = None, started: Optional[Callable
                 found += _version_bump(h, draft)
             elif category == main_direct_commit.DIRECT and p.enabled("main-direct-commit"):
                 found += [v._replace(commit="") for v in main_direct_commit.check(draft, h.ref, h.branch, p)]
+        if h.kind == "hotfix" and h.born and p.enabled("hotfix-size"):
+            found += _hotfix_size(h)
         if h.kind == "task" and p.enabled("task-scope"):
             found += [v._replace(commit="") for v in task_scope.check(draft, h.ref, h.branch, p)]
         if h.kind != "debug" and p.enabled("debug-leak"):
@@ -175,6 +177,29 @@ def judge_staged(h: Here, only: Optional[str] = None, started: Optional[Callable
     if only in (None, "large-files") and p.enabled("large-file"):
         found += _large_files(h, staged)
     return found
+
+
+def _hotfix_size(h: Here) -> list[Violation]:
+    """hotfix-size as the server will count it once this commit is pushed: the lines the branch, with
+    the staged change, changes against where it started (the merge base with the remote's main and
+    dev; the smaller count). Not judged when the remote's main and dev are not here."""
+    from policy.rules import hotfix_size
+
+    p = h.policy
+    counted = []
+    for kind in ("main", "dev"):
+        if not p.has_kind(kind) or "{" in p.pattern(kind):
+            continue
+        base = f"refs/remotes/{REMOTE}/{p.pattern(kind)}"
+        out = h.git.try_run("diff", "--cached", "--numstat", "-z", "--text", "--no-renames", "--no-ext-diff",
+                            "--no-textconv", "--merge-base", base, "--")  # fmt: skip
+        if out is None:
+            continue
+        fields = (token.split(b"\t") for token in out.split(b"\0"))
+        counted.append(sum(int(f[0]) + int(f[1]) for f in fields if len(f) >= 2 and f[0].isdigit() and f[1].isdigit()))
+    if not counted:
+        return []
+    return [v._replace(commit="") for v in hotfix_size.check(h.ref, h.branch or "", "", min(counted), p)]
 
 
 def _version_bump(h: Here, draft: Commit) -> list[Violation]:

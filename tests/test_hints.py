@@ -265,3 +265,19 @@ def test_commit_time_on_main(seeded: tuple[World, Repo]) -> None:
 def test_pre_commit_help_documents_only(tmp_path: Path) -> None:
     result = run([sys.executable, "-m", "policy", "hook", "pre-commit", "--help"], tmp_path)
     assert result.ok and "--only" in result.out
+
+
+def test_commit_time_hotfix_size(seeded: tuple[World, Repo]) -> None:
+    """hotfix-size at commit time, counted from where the hotfix started, as the server counts it."""
+    _, repo = seeded
+    install_client(repo)
+    repo.branch("hotfix-nan", "main")
+    assert run(["git", "commit", "-q", "-m", "fix(model): guard", "--allow-empty"], repo.path, env=ENV).ok
+    (repo.path / "src/big.py").write_text("".join(f"x{i} = {i}\n" for i in range(60)))
+    repo.git("add", "-A")
+    result = commit_refused(repo, "fix(model): a big change")
+    assert "hotfix-size" in result.out and "changes 60 lines, more than 50" in result.out
+    follow(repo, result.out)
+    assert repo.git("branch", "--show-current") == "feature-nan"
+    assert run(["git", "commit", "-q", "-m", "feat(model): a big change"], repo.path, env=ENV).ok
+    accepted(repo.push("feature-nan"))
