@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,13 @@ def test_pre_push_refuses_a_merge_source_only_a_local_branch_proves(hooked: tupl
     assert f"`git push origin {name} && git push origin main`" in result.out
     assert run(["sh", "-c", f"git push origin {name} && git push origin main"], repo.path).ok
     assert world.server_sha("refs/heads/main") == repo.sha("main")
+
+
+def test_policy_install_where_pre_commit_runs_the_hooks(hooked: tuple[World, Repo]) -> None:
+    """pre-commit's hooks already run branch-policy: `policy install` says so and leaves them."""
+    _, repo = hooked
+    hook = repo.path / ".git/hooks/pre-commit"
+    before = hook.read_text()
+    result = run([sys.executable, "-m", "policy", "install"], repo.path)
+    assert result.ok and result.out.count("already runs branch-policy") == 4, result.out
+    assert "not branch-policy's" not in result.out and hook.read_text() == before
