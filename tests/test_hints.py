@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Repo, Result, World, run, seed
+from conftest import CONFIG, Repo, Result, World, run, seed
 
 BIN = os.path.dirname(sys.executable)
 ENV = {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -281,3 +281,40 @@ def test_commit_time_hotfix_size(seeded: tuple[World, Repo]) -> None:
     assert repo.git("branch", "--show-current") == "feature-nan"
     assert run(["git", "commit", "-q", "-m", "feat(model): a big change"], repo.path, env=ENV).ok
     accepted(repo.push("feature-nan"))
+
+
+def test_main_only_variant(world: World) -> None:
+    """`dev: null`: features merge into main, and a direct commit's hint leads there."""
+    repo = world.work
+    repo.commit("feat: start", {".branch-policy.yaml": "version: 1\nbranches:\n  dev: null\n",
+                                "tasks/main/config.yaml": config_text(), "src/model.py": "m = 1\n"})  # fmt: skip
+    assert repo.push("main").ok
+    repo.branch("feature-loader")
+    repo.commit("feat(data): loader", {"src/loader.py": "x = 1\n"})
+    repo.checkout("main")
+    repo.merge("feature-loader", "feat: loader")
+    accepted(repo.push("feature-loader", "main"))
+    repo.commit("fix(model): direct", {"src/model.py": "m = 2\n"})
+    result = repo.push("main")
+    assert not result.ok and " dev" not in hints(result.out)[0]
+    follow(repo, result.out)
+    accepted(repo.push("main"))
+
+
+def config_text() -> str:
+    return CONFIG.format(version="0.1.0")
+
+
+def test_squash_release_reminds_to_merge_main_back(seeded: tuple[World, Repo]) -> None:
+    world, repo = seeded
+    repo.commit("feat(model): layer", {"src/layer.py": "x = 1\n"})
+    assert repo.push("dev").ok
+    repo.checkout("main")
+    result = repo.policy("merge", "dev", "--squash", env=ENV)
+    assert result.ok, result.out
+    line = next(line for line in result.out.splitlines() if line.startswith("remember:"))
+    assert run(["git", "push", "-q", "origin", "main"], repo.path).ok
+    for cmd in commands(line):
+        assert run(["sh", "-c", cmd], repo.path, env=ENV).ok, cmd
+    accepted(repo.push("dev"))
+    assert world.server_sha("refs/heads/dev") == repo.sha("dev") and repo.git("branch", "--show-current") == "dev"

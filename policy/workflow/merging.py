@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Optional
 
 from policy.commitmsg import add_trailer, commit_type, squash_record
+from policy.config import Policy
 from policy.gitio import GitError, decode
 from policy.rules import debug_leak, merge_source
 from policy.rules.task_type import task_type
@@ -81,6 +82,10 @@ def conflict_hint(ws: Workspace, source: str, target: str) -> str:
     return f"merge it by hand and resolve the conflicts: git merge --no-ff {source}"
 
 
+def target_kind_is(policy: Policy, branch: str, kind: str) -> bool:
+    return policy.kind_of(branch) == kind
+
+
 def merge_plan(ws: Workspace, source: str, squash: bool, message: Optional[str]) -> Plan:
     policy = ws.policy
     target = ws.current_branch()
@@ -115,6 +120,13 @@ def merge_plan(ws: Workspace, source: str, squash: bool, message: Optional[str])
         return plan.add(git("merge", "--no-ff", "-m", text, rev))
     trailer = policy.settings("squash-merge")["trailer"]
     full = add_trailer(text, f"{trailer}: {source} {source_sha}").rstrip("\n")
+    if target_kind_is(policy, target, "main") and policy.kind_of(source) == "dev":
+        # the squash is a new commit dev lacks: dev must take main back before it moves on, or a
+        # later merge meets main's changes (the policy file, VERSION) as add/add conflicts
+        plan.notes.append(
+            f"remember: {source} takes {target} back before it moves on: policy release does it, or "
+            f"`git checkout {source} && policy merge {target}`"
+        )
     return plan.add(
         git("merge", "--squash", rev),
         git("commit", "-m", full),
