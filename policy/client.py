@@ -92,7 +92,9 @@ def here(policy_file: Optional[str] = None, git: Optional[Git] = None) -> Here:
 def emit(found: Sequence[Violation], what: str) -> int:
     if not found:
         return 0
-    for line in report.text_lines(found):
+    pending = {"commit": "staged", "merge": "this merge"}.get(what, "-")
+    for line in report.text_lines(found, pending=pending, color=report.use_color(sys.stderr),
+                                  columns=report.width(sys.stderr)):  # fmt: skip
         print(line, file=sys.stderr)
     print(f"branch-policy: {what} refused; fix the above (or, if you must, bypass with --no-verify: "
           "the server will still judge it)", file=sys.stderr)  # fmt: skip

@@ -20,10 +20,9 @@ def hints(out: str) -> list[str]:
     """The hints of a refusal: one per violation, wherever the report puts them."""
     found = []
     for line in out.splitlines():
-        line = re.sub(r"^remote:\s*", "", line).strip()
-        m = re.search(r"\bhint: (.*?)\)?$", line)
-        if m:
-            found.append(m.group(1))
+        line = re.sub(r"^remote:", "", line).strip()  # git pads sideband lines with blanks
+        if line.startswith("hint: "):
+            found.append(line[len("hint: ") :])
     return found
 
 

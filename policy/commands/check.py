@@ -110,7 +110,7 @@ def main(options: dict[str, str]) -> int:
         return 2
     if fmt == "text" and found:
         print(f"branch-policy: {what}: refused", file=sys.stderr)
-    print(report.render(found, fmt, judged=judged))
+    print(report.render(found, fmt, judged=judged, stream=sys.stdout))
     return 1 if found else 0
 
 

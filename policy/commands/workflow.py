@@ -36,7 +36,7 @@ def _run(build: Callable[[Workspace], Plan], dry_run: bool) -> None:
         execute(ws, plan, _err, dry_run=dry_run)
     except PolicyRefusal as exc:
         _err(f"branch-policy: {exc.what}")
-        _err(report.render(exc.violations))
+        _err(report.render(exc.violations, stream=sys.stderr, pending="not merged"))
         sys.exit(exc.code)
     except WorkflowError as exc:
         _err(f"branch-policy: {exc}")
