@@ -317,3 +317,51 @@ def test_squash_release_reminds_to_merge_main_back(seeded: tuple[World, Repo]) -
         assert run(["sh", "-c", cmd], repo.path, env=ENV).ok, cmd
     accepted(repo.push("dev"))
     assert world.server_sha("refs/heads/dev") == repo.sha("dev") and repo.git("branch", "--show-current") == "dev"
+
+
+def test_protected_ref_rewritten(seeded: tuple[World, Repo]) -> None:
+    _, repo = seeded
+    repo.commit("feat(model): a", {"src/a.py": "a = 1\n"})
+    assert repo.push("dev").ok
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    repo.commit("feat(model): b", {"src/b.py": "b = 1\n"})
+    result = repo.push("+dev")
+    assert not result.ok
+    follow(repo, result.out)
+    accepted(repo.push("dev"))
+
+
+def test_lightweight_version_tag(seeded: tuple[World, Repo]) -> None:
+    _, repo = seeded
+    repo.git("tag", "v0.1.0", "main")
+    result = repo.push("v0.1.0")
+    assert not result.ok
+    follow(repo, result.out)
+    accepted(repo.push("v0.1.0"))
+
+
+def test_task_branch_named_for_another_version(seeded: tuple[World, Repo]) -> None:
+    _, repo = seeded
+    name = "task-0.0.9-20261126-1200-stale"
+    repo.branch(name, "main")
+    repo.commit("task: stale", {f"tasks/{name}/out.txt": "x\n"})
+    result = repo.push(name)
+    assert not result.ok
+    follow(repo, result.out)
+    accepted(repo.push("HEAD"))
+    now = repo.git("branch", "--show-current")
+    assert now.startswith("task-0.1.0-") and now.endswith("-stale") and (repo.path / f"tasks/{now}/out.txt").exists()
+
+
+def test_task_merge_with_another_type(seeded: tuple[World, Repo]) -> None:
+    _, repo = seeded
+    repo.checkout("main")
+    assert repo.policy("task", "start", "lr", env=ENV).ok
+    branch = repo.git("branch", "--show-current")
+    repo.commit("task: result", {f"tasks/{branch}/out.txt": "0.9\n"})
+    repo.checkout("main")
+    repo.merge(branch, "feat: lr results")
+    result = repo.push(branch, "main")
+    assert not result.ok
+    follow(repo, result.out)
+    accepted(repo.push(branch, "main"))
