@@ -41,8 +41,8 @@ def fix(
         if not accepted:
             return f"{target} accepts no merges: rebase onto it, or start a new branch"
         return (
-            f"{target} accepts merges from {kinds_text(accepted)} branches; push the branch you merged in the "
-            "same push (git push origin TARGET BRANCH) so the server sees where the merged commit comes from"
+            f"{target} accepts merges from {kinds_text(accepted)} branches; push the source branch first (or in the "
+            "same push) so the server can see where the merged commit comes from"
         )
     via = next(
         (k for k in accepted if policy.has_kind(k) and "{" not in policy.pattern(k) and kind in policy.accepts(k)), None
