@@ -89,10 +89,11 @@ def here(policy_file: Optional[str] = None, git: Optional[Git] = None) -> Here:
     return Here(git, objects, git_dir, top, branch, found.get("HEAD^{commit}") is not None, policy)
 
 
-def emit(found: Sequence[Violation], what: str) -> int:
+def emit(found: Sequence[Violation], what: str, pending: str = "") -> int:
+    """Print the violations for a person (`pending`: what stands for the commit not made yet)."""
     if not found:
         return 0
-    pending = {"commit": "staged", "merge": "this merge"}.get(what, "-")
+    pending = pending or {"commit": "staged", "merge": "this merge"}.get(what, "-")
     for line in report.text_lines(found, pending=pending, color=report.use_color(sys.stderr),
                                   columns=report.width(sys.stderr)):  # fmt: skip
         print(line, file=sys.stderr)
@@ -355,7 +356,7 @@ def _commit_msg(h: Here, path: str) -> int:
             found += task_type.check_paths(draft, h.ref, h.git.staged(), p)
         if h.kind in ("main", "dev") and (task_source := _task_source(h, message)):
             found += task_type.check_task_merge(draft, h.ref, h.branch or "", task_source, p)
-    return emit(found, "commit")
+    return emit(found, "commit", pending="this commit")
 
 
 def _fix_message(p: Policy, message: str, path: str) -> str:
