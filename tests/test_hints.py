@@ -365,3 +365,28 @@ def test_task_merge_with_another_type(seeded: tuple[World, Repo]) -> None:
     assert not result.ok
     follow(repo, result.out)
     accepted(repo.push(branch, "main"))
+
+
+def test_feature_merged_into_main_at_merge_time(seeded: tuple[World, Repo]) -> None:
+    """The pre-merge-commit hook refuses before the merge commit exists; its hint aborts the merge
+    and takes the feature through dev."""
+    _, repo = seeded
+    install_client(repo)
+    repo.branch("feature-attn", "dev")
+    repo.commit("feat(model): attention", {"src/attn.py": "a = 1\n"})
+    repo.checkout("main")
+    merge = run(["git", "merge", "--no-ff", "feature-attn", "-m", "feat: attention"], repo.path, env=ENV)
+    assert not merge.ok and "merge-source  this merge  main" in merge.out, merge.out
+    follow(repo, merge.out)
+    assert repo.git("branch", "--show-current") == "main"
+
+
+def test_policy_merge_feature_into_main(seeded: tuple[World, Repo]) -> None:
+    _, repo = seeded
+    repo.branch("feature-attn", "dev")
+    repo.commit("feat(model): attention", {"src/attn.py": "a = 1\n"})
+    repo.checkout("main")
+    result = repo.policy("merge", "feature-attn", env=ENV)
+    assert result.code == 1 and "nothing was changed" in result.out and "merge --abort" not in result.out
+    follow(repo, result.out)
+    accepted(repo.push("main"))
