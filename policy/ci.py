@@ -200,10 +200,12 @@ def _upstream(git: Git) -> tuple[str, RefTarget | MergeTarget]:
     upstream = git.try_run("rev-parse", "--verify", "--quiet", "@{upstream}")
     new = git.run("rev-parse", "HEAD").decode().strip()
     if not upstream:
-        raise UsageError(
-            f"{ref} has no upstream: pass --ref/--old/--new or --merge SOURCE --into TARGET "
-            "(or set one: git push -u origin <branch>)"
-        )
+        # judged as the push would: the remote's branch of that name moves, or a new one is created
+        name = ref[len("refs/heads/") :]
+        remote = git.try_run("rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{name}")
+        if remote:
+            return f"{ref} against origin/{name} (no upstream set)", RefTarget(ref, remote.decode().strip(), new)
+        return f"{ref} as the new branch a push to origin would create", RefTarget(ref, ZERO, new)
     return f"{ref} against its upstream", RefTarget(ref, upstream.decode().strip(), new)
 
 

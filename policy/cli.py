@@ -50,7 +50,7 @@ COMMANDS = {
     "demo": (
         "policy.commands.demo",
         "demo",
-        "Replay the seed's workflow against a real server with the hook installed.",
+        "Replay the development flow against a real server with the hook installed.",
     ),
 }
 

@@ -89,10 +89,13 @@ def here(policy_file: Optional[str] = None, git: Optional[Git] = None) -> Here:
     return Here(git, objects, git_dir, top, branch, found.get("HEAD^{commit}") is not None, policy)
 
 
-def emit(found: Sequence[Violation], what: str) -> int:
+def emit(found: Sequence[Violation], what: str, pending: str = "") -> int:
+    """Print the violations for a person (`pending`: what stands for the commit not made yet)."""
     if not found:
         return 0
-    for line in report.text_lines(found):
+    pending = pending or {"commit": "staged", "merge": "this merge"}.get(what, "-")
+    for line in report.text_lines(found, pending=pending, color=report.use_color(sys.stderr),
+                                  columns=report.width(sys.stderr)):  # fmt: skip
         print(line, file=sys.stderr)
     print(f"branch-policy: {what} refused; fix the above (or, if you must, bypass with --no-verify: "
           "the server will still judge it)", file=sys.stderr)  # fmt: skip
@@ -163,6 +166,8 @@ def judge_staged(h: Here, only: Optional[str] = None, started: Optional[Callable
                 found += _version_bump(h, draft)
             elif category == main_direct_commit.DIRECT and p.enabled("main-direct-commit"):
                 found += [v._replace(commit="") for v in main_direct_commit.check(draft, h.ref, h.branch, p)]
+        if h.kind == "hotfix" and h.born and p.enabled("hotfix-size"):
+            found += _hotfix_size(h)
         if h.kind == "task" and p.enabled("task-scope"):
             found += [v._replace(commit="") for v in task_scope.check(draft, h.ref, h.branch, p)]
         if h.kind != "debug" and p.enabled("debug-leak"):
@@ -175,6 +180,29 @@ def judge_staged(h: Here, only: Optional[str] = None, started: Optional[Callable
     if only in (None, "large-files") and p.enabled("large-file"):
         found += _large_files(h, staged)
     return found
+
+
+def _hotfix_size(h: Here) -> list[Violation]:
+    """hotfix-size as the server will count it once this commit is pushed: the lines the branch, with
+    the staged change, changes against where it started (the merge base with the remote's main and
+    dev; the smaller count). Not judged when the remote's main and dev are not here."""
+    from policy.rules import hotfix_size
+
+    p = h.policy
+    counted = []
+    for kind in ("main", "dev"):
+        if not p.has_kind(kind) or "{" in p.pattern(kind):
+            continue
+        base = f"refs/remotes/{REMOTE}/{p.pattern(kind)}"
+        out = h.git.try_run("diff", "--cached", "--numstat", "-z", "--text", "--no-renames", "--no-ext-diff",
+                            "--no-textconv", "--merge-base", base, "--")  # fmt: skip
+        if out is None:
+            continue
+        fields = (token.split(b"\t") for token in out.split(b"\0"))
+        counted.append(sum(int(f[0]) + int(f[1]) for f in fields if len(f) >= 2 and f[0].isdigit() and f[1].isdigit()))
+    if not counted:
+        return []
+    return [v._replace(commit="") for v in hotfix_size.check(h.ref, h.branch or "", "", min(counted), p)]
 
 
 def _version_bump(h: Here, draft: Commit) -> list[Violation]:
@@ -265,7 +293,7 @@ def judge_merge_heads(h: Here, staged: Optional[list[Change]] = None) -> list[Vi
             if p.enabled("debug-leak"):
                 found += debug_leak.check_merge(h.ref, "", sha, desc, h.branch or "HEAD")
         elif p.enabled("merge-source"):
-            found += merge_source.check(h.ref, "", sha, desc, h.branch or "HEAD", accepted)
+            found += merge_source.check(h.ref, "", sha, desc, h.branch or "HEAD", accepted, p)
     if h.kind != "debug" and p.enabled("debug-leak"):
         for change in h.git.staged() if staged is None else staged:
             found += debug_leak.check_path(change, h.ref, "", h.branch or "HEAD", p)
@@ -328,7 +356,7 @@ def _commit_msg(h: Here, path: str) -> int:
             found += task_type.check_paths(draft, h.ref, h.git.staged(), p)
         if h.kind in ("main", "dev") and (task_source := _task_source(h, message)):
             found += task_type.check_task_merge(draft, h.ref, h.branch or "", task_source, p)
-    return emit(found, "commit")
+    return emit(found, "commit", pending="this commit")
 
 
 def _fix_message(p: Policy, message: str, path: str) -> str:
@@ -446,4 +474,38 @@ def _pre_push(remote: str, lines: Sequence[str], policy_file: Optional[str]) -> 
     # Seeing one ref of a multi-ref push, local branches may be in the push too: let them prove
     # where merged commits come from (the server, which sees the whole push, stays exact).
     local = {} if whole else {r.name[len("refs/heads/") :]: r.sha for r in git.refs("refs/heads/")}
-    return emit(judge(git, policy, state, judged, maybe_pushed=local), "push")
+    found = judge(git, policy, state, judged, maybe_pushed=local)
+    if local:
+        found += _unpushed_sources(git, remote, judge(git, policy, state, judged, maybe_pushed={}), found, local)
+    return emit(found, "push")
+
+
+def _unpushed_sources(
+    git: Git, remote: str, strict: Sequence[Violation], found: Sequence[Violation], local: dict[str, str]
+) -> list[Violation]:
+    """Under the pre-commit framework the hook sees only the first ref of a push. A merge whose source
+    only a local branch that the remote lacks proves would pass here and be refused by the server,
+    unless that branch is in the push: refused here too, naming the push that carries it, the branch
+    in a push of its own first: git lists the refs the remote has before new ones, so in
+    `git push origin feature-x dev` this hook sees dev, and cannot tell whether feature-x is in the push."""
+    seen = {v.commit for v in found if v.rule == "merge-source"}
+    on_remote = {r.name.split("/", 3)[-1] for r in git.refs(f"refs/remotes/{remote}/")}
+    extra = []
+    for v in strict:
+        if v.rule != "merge-source" or v.commit in seen or not v.message.startswith("merge brings "):
+            continue
+        sha = v.message[len("merge brings ") :].split(",", 1)[0]
+        out = decode(git.run("for-each-ref", "--contains", sha, "--format=%(refname:short)", "refs/heads/"))
+        target = v.ref[len("refs/heads/") :] if v.ref.startswith("refs/heads/") else v.ref
+        names = [n for n in out.split() if n in local and n not in on_remote and n != target]
+        if names:
+            extra.append(
+                v._replace(
+                    message=f"merge brings {sha}, which only your local branch {names[0]} has ({remote} does not)",
+                    hint=(
+                        f"push {names[0]} first, in a push of its own (under pre-commit this hook sees one ref "
+                        f"of a push), `git push {remote} {names[0]} && git push {remote} {target}`"
+                    ),
+                )
+            )
+    return extra

@@ -325,7 +325,8 @@ def _merge_user(source: str, root: _Node) -> dict[str, Any]:
         for name, node in c.mapping(top["placeholders"], "placeholders").items():
             c.text(_Node(name, node.line), f"placeholders.{name}", r"[a-z_]+", "a lower-case name")
             cfg["placeholders"][name] = c.regex(node, f"placeholders.{name}")
-    removed: set[str] = set()
+    removed: dict[str, list[str]] = {}  # a removed kind -> the kinds it took merges from
+    explicit: set[str] = set()  # kinds whose merges_from the file gives
     if "branches" in top:
         for kind, node in c.mapping(top["branches"], "branches").items():
             key = f"branches.{kind}"
@@ -333,8 +334,7 @@ def _merge_user(source: str, root: _Node) -> dict[str, Any]:
             if node.value is None:
                 if kind == "main":
                     raise c.fail(node, key, "the main kind cannot be removed")
-                cfg["branches"].pop(kind, None)
-                removed.add(kind)
+                removed[kind] = (cfg["branches"].pop(kind, None) or {}).get("merges_from", [])
                 continue
             fields = c.known(node, key, ["pattern", "merges_from"])
             entry = cfg["branches"].setdefault(kind, {"pattern": None, "merges_from": []})
@@ -343,6 +343,7 @@ def _merge_user(source: str, root: _Node) -> dict[str, Any]:
             elif entry["pattern"] is None:
                 raise c.fail(node, f"{key}.pattern", "a new branch kind needs a pattern")
             if "merges_from" in fields:
+                explicit.add(kind)
                 entry["merges_from"] = c.items(fields["merges_from"], f"{key}.merges_from", c.text)
     if "tasks" in top:
         fields = c.known(top["tasks"], "tasks", list(DEFAULTS["tasks"]))
@@ -357,7 +358,8 @@ def _merge_user(source: str, root: _Node) -> dict[str, Any]:
         for rule_id, node in c.known(top["rules"], "rules", list(RULE_IDS)).items():
             _merge_rule(c, cfg["rules"][rule_id], rule_id, node)
 
-    _drop_removed_kinds(cfg, removed)
+    _reroute(cfg, removed, explicit)
+    _drop_removed_kinds(cfg, set(removed))
     _check_references(c, cfg, top)
     return cfg
 
@@ -377,6 +379,19 @@ def _run_glob(c: _Checker) -> Callable[[_Node, str], str]:
         return text
 
     return check
+
+
+def _reroute(cfg: dict[str, Any], removed: dict[str, list[str]], explicit: set[str]) -> None:
+    """What reached a long-lived kind (a fixed name: main) through a removed one now merges straight
+    in: with `dev: null`, main (unless the file gives its merges_from) takes what dev took, so
+    features merge into main. Temporary kinds (feature-{slug}) only lose the removed one."""
+    for gone, sources in removed.items():
+        for kind, entry in cfg["branches"].items():
+            if kind in explicit or gone not in entry["merges_from"] or "{" in str(entry["pattern"]):
+                continue
+            entry["merges_from"] += [
+                s for s in sources if s != kind and s not in removed and s not in entry["merges_from"]
+            ]
 
 
 def _drop_removed_kinds(cfg: dict[str, Any], removed: set[str]) -> None:

@@ -638,7 +638,7 @@ class Judge:
                     if self.on("debug-leak"):
                         found = debug_leak.check_merge(m.ref, m.commit.sha, m.parent, desc, m.branch)
                 elif self.on("merge-source"):
-                    found = merge_source.check(m.ref, m.commit.sha, m.parent, desc, m.branch, accepted)
+                    found = merge_source.check(m.ref, m.commit.sha, m.parent, desc, m.branch, accepted, self.policy)
                 extra = more_parents.get(m.commit.sha, 0)
                 self.add(
                     v._replace(message=f"{v.message} (and {extra} more of its parents)") if extra else v for v in found

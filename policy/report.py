@@ -64,11 +64,106 @@ def _violations(count: int) -> str:
     return f"{count} violation{'s' if count != 1 else ''}"
 
 
-def text_lines(violations: Sequence[Violation], prefix: str = "", judged: Optional[Judged] = None) -> list[str]:
-    lines = [
-        f"{prefix}{v.rule}  {short(v.commit)}  {escape(where(v))}  {escape(v.message)}  (hint: {escape(v.hint)})"
-        for v in violations
-    ]
+_BRINGS = "merge brings "
+
+
+def mistakes(violations: Sequence[Violation]) -> list[Violation]:
+    """One line per mistake, for people: the paths one commit changes against the same rule share a
+    line; a merge that brings debug work is one debug-leak (not one per file, plus a merge-source for
+    a source the server cannot see); task-scope's fix also fixes task-type on the same commit.
+    `--format json` keeps every violation."""
+    debug_commits = {v.commit[:7] for v in violations if v.rule == "debug-leak" and v.path}
+    merges: dict[str, Violation] = {}
+    for v in violations:
+        brought = v.message[len(_BRINGS) : len(_BRINGS) + 7] if v.message.startswith(_BRINGS) else ""
+        if v.commit and brought and (v.rule == "debug-leak" or brought in debug_commits):
+            merges.setdefault(v.ref, v)
+    # debug commits that reach a ref by another route (a fast-forward, a new branch) are one line too
+    routes = {v.ref for v in violations if v.rule == "debug-leak" and not v.path and v.ref not in merges}
+    scoped = {(v.ref, v.commit) for v in violations if v.rule == "task-scope"}
+    out: list[Violation] = []
+    index: dict[tuple[str, str, str, str], int] = {}
+    extra: dict[int, list[str]] = {}
+    for v in violations:
+        if v.rule == "task-type" and v.path and (v.ref, v.commit) in scoped:
+            continue
+        if v.rule == "debug-leak" and v.path and v.ref in routes:
+            continue
+        merge = merges.get(v.ref)
+        if merge is not None and (v.rule == "debug-leak" or v is merge):
+            if v is not merge and not (v.rule == "debug-leak" and v.path):
+                continue
+            from policy.rules.debug_leak import undo_merge
+
+            branch = where(Violation(v.rule, v.ref, "", "", "", ""))
+            v = Violation("debug-leak", v.ref, merge.commit, "", f"a merge brings debug run files into {branch}",
+                          undo_merge(merge.commit))  # fmt: skip
+        key = (v.rule, v.ref, v.commit, v.hint)
+        if key in index:
+            i = index[key]
+            if v.path and v.path != out[i].path and v.path not in extra[i]:
+                extra[i].append(v.path)
+            continue
+        index[key] = len(out)
+        extra[len(out)] = []
+        out.append(v)
+    return [v._replace(message=_more(v.message, extra[i])) if extra[i] else v for i, v in enumerate(out)]
+
+
+def _more(message: str, paths: list[str], shown: int = 10) -> str:
+    """The other paths of one mistake, named on its line (escaped when printed)."""
+    listed = ", ".join(paths[:shown]) + (", ..." if len(paths) > shown else "")
+    return f"{message} (and {len(paths)} more: {listed})"
+
+
+HINT_INDENT = "    "
+
+
+def use_color(stream: object) -> bool:
+    """Colour for a person at a terminal: never when NO_COLOR is set or the output is not a TTY."""
+    import os
+
+    isatty = getattr(stream, "isatty", None)
+    return not os.environ.get("NO_COLOR") and bool(isatty and isatty())
+
+
+def width(stream: object) -> int:
+    """The terminal's width for wrapping hints, 0 (no wrapping) when the output is not a terminal."""
+    isatty = getattr(stream, "isatty", None)
+    if not (isatty and isatty()):
+        return 0
+    import shutil
+
+    return max(shutil.get_terminal_size((100, 24)).columns, 40)
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"\033[{code}m{text}\033[0m" if color else text
+
+
+def text_lines(
+    violations: Sequence[Violation], prefix: str = "", judged: Optional[Judged] = None, *, pending: str = "-",
+    color: bool = False, columns: int = 0,
+) -> list[str]:  # fmt: skip
+    """One line per mistake (rule, short sha, where, what), then its hint on an indented line of its
+    own, wrapped to `columns` when given. `pending`: what stands for a commit that does not exist yet
+    (the client's staged change: "staged")."""
+    import textwrap
+
+    lines = []
+    for v in mistakes(violations):
+        sha = short(v.commit) if v.commit else pending
+        rule = _paint(v.rule, "1;31", color)
+        place = _paint(escape(where(v)), "36", color)
+        lines.append(f"{prefix}{rule}  {sha}  {place}  {escape(v.message)}")
+        hint = f"hint: {escape(v.hint)}"
+        if columns:
+            room = max(columns - len(prefix) - len(HINT_INDENT), 30)
+            wrapped = textwrap.wrap(hint, room, subsequent_indent="      ", break_long_words=False,
+                                    break_on_hyphens=False)  # fmt: skip
+        else:
+            wrapped = [hint]
+        lines += [f"{prefix}{HINT_INDENT}{part}" for part in wrapped]
     count = len(violations)
     lines.append(prefix + (judged.line(count) if judged else _violations(count)))
     return lines
@@ -111,10 +206,14 @@ def github_lines(violations: Sequence[Violation], judged: Optional[Judged] = Non
 
 
 def render(
-    violations: Sequence[Violation], fmt: str = "text", prefix: str = "", judged: Optional[Judged] = None
-) -> str:
+    violations: Sequence[Violation], fmt: str = "text", prefix: str = "", judged: Optional[Judged] = None,
+    stream: object = None, pending: str = "-",
+) -> str:  # fmt: skip
+    """`stream`: where the text goes; a terminal gets colour (unless NO_COLOR) and wrapped hints."""
     if fmt == "json":
         return as_json(violations, judged)
     if fmt == "github":
         return "\n".join(github_lines(violations, judged))
-    return "\n".join(text_lines(violations, prefix, judged))
+    return "\n".join(
+        text_lines(violations, prefix, judged, pending=pending, color=use_color(stream), columns=width(stream))
+    )

@@ -1,7 +1,7 @@
 """The file `policy init` writes: every default, commented. Loading it gives exactly DEFAULTS
 (a test checks this), so the file documents the built-in behaviour and is a starting point."""
 
-TEMPLATE = r"""# .branch-policy.yaml -- branch-policy settings (https://github.com/branch-policy)
+TEMPLATE = r"""# .branch-policy.yaml -- branch-policy settings (`policy rules` lists them with their current values)
 #
 # The server reads this file from `main` as it was before each push, so a push cannot loosen
 # the rules that judge it: change it on dev (or a feature branch) and merge it into main.

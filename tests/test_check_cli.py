@@ -318,7 +318,8 @@ def test_current_branch_against_its_upstream(plain: tuple[World, Repo]) -> None:
     assert "against its upstream" in result.err
     repo.branch("feature-local")
     result = cli(repo)
-    assert result.code == 2 and "has no upstream" in result.err and "--ref" in result.err, result.both
+    # no upstream: judged as the new branch a push would create (the bad commit is in it)
+    assert result.code == 1 and "as the new branch a push to origin would create" in result.err, result.both
     repo.git("checkout", "-q", "--detach")
     result = cli(repo)
     assert result.code == 2 and "detached" in result.err, result.both

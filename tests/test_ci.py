@@ -71,7 +71,8 @@ class Out(NamedTuple):
         """Rule ids of the report: text lines or ::error annotations."""
         found = RULE.findall(self.out)
         if not found:
-            found = [line.split("  ")[0] for line in self.out.splitlines() if "  " in line]
+            # violation lines (each hint follows on an indented line of its own)
+            found = [line.split("  ")[0] for line in self.out.splitlines() if "  " in line and line[:1] != " "]
         return sorted(found)
 
 

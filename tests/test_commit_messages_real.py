@@ -31,7 +31,18 @@ def seed_with(world: World, policy: str = POLICY) -> Repo:
 
 
 def remote_lines(result_out: str) -> list[str]:
-    return [line for line in result_out.splitlines() if line.startswith("remote:")]
+    """The server's lines, each violation with its hint (printed on the indented line after it)
+    joined on as '  (hint: ...)'."""
+    lines: list[str] = []
+    for line in result_out.splitlines():
+        if not line.startswith("remote:"):
+            continue
+        text = line[len("remote:") :].strip()
+        if text.startswith("hint: ") and lines:
+            lines[-1] = f"{lines[-1].rstrip()}  ({text})"
+        else:
+            lines.append(line)
+    return lines
 
 
 def test_what_git_writes_is_accepted_and_platform_merges_only_where_they_belong(world: World) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -171,8 +172,9 @@ def test_policy_merge(hooked: tuple[World, Repo]) -> None:
     repo.git("merge", "--abort")
     merge = run(["git", "merge", "--no-ff", "--no-edit", "feature-attn"], repo.path)
     assert merge.code == 0, merge.out
-    pushed = repo.push("feature-attn", "dev")
-    assert pushed.ok, pushed.out
+    pushed = repo.push("feature-attn", "dev")  # the hook sees dev only: feature-attn goes first, alone
+    assert not pushed.ok and "`git push origin feature-attn && git push origin dev`" in pushed.out, pushed.out
+    assert run(["sh", "-c", "git push origin feature-attn && git push origin dev"], repo.path).ok
 
 
 def test_squash_with_hooks_is_accepted_and_an_amended_extra_is_refused(hooked: tuple[World, Repo]) -> None:
@@ -269,3 +271,31 @@ def test_happy_path_is_never_stopped(hooked: tuple[World, Repo]) -> None:
     assert run(["git", "merge", "--no-ff", "--no-edit", "hotfix-nan"], repo.path).ok
     assert repo.push("main", "dev").ok
     assert world.server_sha("refs/heads/dev") == repo.sha("dev")
+
+
+def test_pre_push_refuses_a_merge_source_only_a_local_branch_proves(hooked: tuple[World, Repo]) -> None:
+    """Under the framework policy-push sees one ref: a task branch merged into main but never pushed
+    is refused here, before the server would, naming the pushes that carry it (the branch first, alone);
+    those pushes are accepted."""
+    world, repo = hooked
+    name = "task-0.1.0-20261126-120000-lr"
+    repo.branch(name, "main")
+    assert commit(repo, "task: results", {f"tasks/{name}/result.txt": "acc 0.9\n"}).returncode == 0
+    repo.checkout("main")
+    assert run(["git", "merge", "--no-ff", name, "-m", "task: lr reaches 0.9"], repo.path).ok
+    result = repo.push("main")
+    assert not result.ok and "remote:" not in result.out, result.out
+    assert f"which only your local branch {name} has" in result.out
+    assert f"`git push origin {name} && git push origin main`" in result.out
+    assert run(["sh", "-c", f"git push origin {name} && git push origin main"], repo.path).ok
+    assert world.server_sha("refs/heads/main") == repo.sha("main")
+
+
+def test_policy_install_where_pre_commit_runs_the_hooks(hooked: tuple[World, Repo]) -> None:
+    """pre-commit's hooks already run branch-policy: `policy install` says so and leaves them."""
+    _, repo = hooked
+    hook = repo.path / ".git/hooks/pre-commit"
+    before = hook.read_text()
+    result = run([sys.executable, "-m", "policy", "install"], repo.path)
+    assert result.ok and result.out.count("already runs branch-policy") == 4, result.out
+    assert "not branch-policy's" not in result.out and hook.read_text() == before

@@ -5,6 +5,7 @@ with a real misconfiguration of the server repository."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Optional
@@ -41,19 +42,32 @@ def push(repo: Repo, *refspecs: str, env: Optional[dict[str, str]] = None, atomi
 
 
 def violations(result: Result, prefix: str = "") -> list[list[str]]:
-    """The refusal's violation lines, split into their fields: rule, sha, where, message, hint."""
-    found = []
+    """The refusal's violations, split into their fields: rule, sha, where, message, and the hint
+    (printed on the indented line after, given here as '(hint: ...)')."""
+    found: list[list[str]] = []
     for line in result.out.splitlines():
         head = f"remote: {prefix}"
         if line.startswith(head):
-            fields = line[len(head) :].rstrip().split("  ")  # git pads sideband lines with blanks
+            text = line[len(head) :].rstrip()  # git pads sideband lines with blanks
+            if text.startswith("    hint: ") and found and len(found[-1]) == 4:
+                found[-1].append(f"(hint: {text[len('    hint: ') :]})")
+                continue
+            fields = text.split("  ")
             if fields[0] in RULE_IDS:
                 found.append(fields)
     return found
 
 
 def where(result: Result, rule: str) -> list[str]:
-    return sorted(v[2] for v in violations(result) if v[0] == rule)
+    """The paths of `rule`'s violations: each line's own, and the others of the same mistake that
+    the line lists ('(and 2 more: a, b)')."""
+    paths = []
+    for v in violations(result):
+        if v[0] == rule:
+            paths.append(v[2])
+            more = re.search(r" \(and \d+ more: (.*)\)$", v[3])
+            paths += more.group(1).split(", ") if more else []
+    return sorted(paths)
 
 
 def stage(repo: Repo, path: bytes, content: bytes = b"data\n") -> None:

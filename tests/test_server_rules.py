@@ -28,7 +28,7 @@ def test_branch_name(served: tuple[World, Repo]) -> None:
     repo.branch("experiment")
     result = repo.push("experiment")
     assert refused(result, "branch-name"), result.out
-    assert "feature-my-change" in result.out  # the hint shows what a good name looks like
+    assert "`git branch -m experiment feature-experiment`" in result.out  # the hint renames it to a good name
     repo.branch("Feature-Upper")
     assert refused(repo.push("Feature-Upper"), "branch-name")
 

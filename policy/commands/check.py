@@ -110,7 +110,7 @@ def main(options: dict[str, str]) -> int:
         return 2
     if fmt == "text" and found:
         print(f"branch-policy: {what}: refused", file=sys.stderr)
-    print(report.render(found, fmt, judged=judged))
+    print(report.render(found, fmt, judged=judged, stream=sys.stdout))
     return 1 if found else 0
 
 
@@ -151,10 +151,13 @@ def run_check(
         if merge or into:
             if not (merge and into):
                 raise UsageError("--merge SOURCE needs --into TARGET (and the other way round)")
-            target, what = MergeTarget(merge, into), f"merge of {merge} into {into}"
-        elif ref or old or new:
-            if not (ref and old and new):
+            source, source_rev = _tracking(merge, names, state.branches)
+            into_name, _ = _tracking(into, names, state.branches)
+            target, what = MergeTarget(source, into_name, source_rev), f"merge of {merge} into {into}"
+        elif ref or old is not None or new is not None:
+            if not ref or old is None or new is None:
                 raise UsageError("--ref, --old and --new go together")
+            old, new = (ZERO if rev in ("", "0") else rev for rev in (old, new))  # 0 or empty: create / delete
             target, what = RefTarget(full_ref(ref), old, new), f"{full_ref(ref)} {_short_rev(old)}..{_short_rev(new)}"
         else:
             what, target, detected = ci.detect(env, git)
@@ -167,6 +170,15 @@ def run_check(
         policy = (explicit or from_objects(found, refs, None if bare else os.getcwd())).only(rules)
         found_here, judged = _judge(git, objects, policy, state, target)
         return what, found_here, policy, judged
+
+
+def _tracking(name: str, remotes: Sequence[str], branches: dict[str, str]) -> tuple[str, Optional[str]]:
+    """`origin/x` (a remote-tracking name) is judged as branch `x`, at the commit origin/x has;
+    a branch name stays itself."""
+    for remote in remotes:
+        if name.startswith(f"{remote}/") and name not in branches:
+            return name[len(remote) + 1 :], name
+    return name, None
 
 
 def _judge(

@@ -21,7 +21,7 @@ import click
 from policy.commands.install import hook_script, write_hook
 from policy.config import RULE_IDS
 
-CONFIG = """# tasks/main/config.yaml: the parameters of a run (seed §7)
+CONFIG = """# tasks/main/config.yaml: the parameters of a run
 VERSION: {version}
 DEBUG: false
 RESUME: null
@@ -102,7 +102,7 @@ class Demo:
         self.git("clone", "-q", str(self.server), str(self.work), cwd=self.root)
 
     def happy_path(self) -> None:
-        click.echo("seed §5, the way the model wants it: every push accepted")
+        click.echo("the development flow, the way the model wants it: every push accepted")
         self.commit(
             "feat: model, data loader and task layout",
             {"tasks/main/config.yaml": CONFIG.format(version="0.1.0", lr=0.001),
@@ -208,7 +208,7 @@ class Demo:
 )
 @click.option("-v", "--verbose", is_flag=True, help="Also show the server's output for accepted pushes.")
 def demo(keep: Optional[str], verbose: bool) -> None:
-    """Replay the seed's workflow against a real bare server with the pre-receive hook installed:
+    """Replay the development flow against a real bare server with the pre-receive hook installed:
     the happy path is accepted, the forbidden moves are refused with their rule ids."""
     root = Path(keep).resolve() if keep else Path(tempfile.mkdtemp(prefix="branch-policy-demo-"))
     if keep:

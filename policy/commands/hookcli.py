@@ -20,10 +20,16 @@ def hook() -> None:
 
 
 @hook.command("pre-commit")
-def pre_commit() -> None:
+@click.option(
+    "--only", type=click.Choice(["branch", "task-config", "large-files"]), default=None,
+    help="Judge one group of checks (what each pre-commit hook id runs): branch (branch name, direct "
+    "commit on main, task scope, debug paths), task-config, large-files. Default: all.",
+)  # fmt: skip
+@click.option("--policy", "policy_file", metavar="FILE", default=None, help="Judge with this policy file.")
+def pre_commit(only: str, policy_file: str) -> None:
     """Judge the staged change as the commit it will become: branch name, direct commit on main,
     task scope, debug paths, task configs and large files of the staged blobs."""
-    _run("pre-commit")
+    _run("pre-commit", *(["--only", only] if only else []), *(["--policy", policy_file] if policy_file else []))
 
 
 @hook.command("commit-msg")

@@ -1,4 +1,4 @@
-"""policy task / debug / merge / release: the seed's development flow as commands.
+"""policy task / debug / merge / release: the development flow as commands.
 
 A thin click layer: the logic is in policy.workflow. Every command prints its git steps on
 stderr as they run (or only prints them, with --dry-run) and its result on stdout, so
@@ -36,7 +36,7 @@ def _run(build: Callable[[Workspace], Plan], dry_run: bool) -> None:
         execute(ws, plan, _err, dry_run=dry_run)
     except PolicyRefusal as exc:
         _err(f"branch-policy: {exc.what}")
-        _err(report.render(exc.violations))
+        _err(report.render(exc.violations, stream=sys.stderr, pending="not merged"))
         sys.exit(exc.code)
     except WorkflowError as exc:
         _err(f"branch-policy: {exc}")
@@ -53,7 +53,7 @@ def _run(build: Callable[[Workspace], Plan], dry_run: bool) -> None:
 
 @click.group()
 def task() -> None:
-    """Task runs (seed 4.5): one branch and one folder tasks/<branch>/ per run.
+    """Task runs: one branch and one folder tasks/<branch>/ per run.
 
     \b
     policy task start SLUG      branch task-<VERSION>-<time>-SLUG from main, copy tasks/main/
@@ -89,7 +89,7 @@ def task_finish(branch: Optional[str], into_dev: bool, message: Optional[str], d
 
 @click.group()
 def debug() -> None:
-    """Debug runs (seed 4.6): DEBUG: true on a small data set; never merged anywhere.
+    """Debug runs: DEBUG: true on a small data set; never merged anywhere.
 
     \b
     policy debug start SLUG     branch debug-<VERSION>-<time>-SLUG from main or dev

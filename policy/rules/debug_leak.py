@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from policy.config import Policy
 from policy.model import Change, Violation
-from policy.rules._base import violation
+from policy.rules._base import q, rewrite, run_folder, violation
 
 ID = "debug-leak"
 
@@ -17,9 +17,7 @@ def check_path(change: Change, ref: str, commit: str, branch: str, policy: Polic
         violation(
             ID,
             f"debug run files reach {branch}",
-            "debug branches are never merged: drop these files from the commit "
-            f"(git rm -r --cached {policy.tasks_dir}/<debug-folder>) and carry code fixes over "
-            "with git stash / git cherry-pick onto dev or a hotfix branch",
+            path_fix(change.path, commit, policy),
             ref=ref,
             commit=commit,
             path=change.path,
@@ -33,8 +31,7 @@ def check_merge(ref: str, merge: str, source: str, source_desc: str, target: str
         violation(
             ID,
             f"merge brings {source[:7]}, which is only on {source_desc}, into {target}",
-            "debug branches are never merged: git merge --abort (or reset the merge), then move "
-            "code fixes with git stash / git cherry-pick onto dev or a hotfix branch",
+            undo_merge(merge),
             ref=ref,
             commit=merge,
         )
@@ -57,3 +54,20 @@ def check_route(ref: str, commit: str, debug_branches: list[str], target: str, c
             commit=commit,
         )
     ]
+
+
+def path_fix(path: str, commit: str, policy: Policy) -> str:
+    """Take a debug run's folder out of the staged change, or out of the commit that added it."""
+    folder = run_folder(path, policy.tasks_dir) or path
+    drop = f"git rm -r -q --cached {q(folder)}"
+    if not commit:
+        return f"debug runs stay on their branch: unstage the folder, `{drop}`"
+    return f"debug runs stay on their branch: take the folder out of {commit[:7]}, `{rewrite(commit, drop)}`"
+
+
+def undo_merge(merge: str) -> str:
+    """Undo a merge that brought debug work: before it exists (`git merge --abort`), or after."""
+    tail = "; code fixes travel by git cherry-pick onto dev or a hotfix branch"
+    if not merge:
+        return f"debug branches are never merged: `git merge --abort`{tail}"
+    return f"debug branches are never merged: undo the merge, `git reset -q --hard {merge[:12]}^`{tail}"

@@ -11,7 +11,7 @@ from typing import Optional
 
 from policy.config import Policy
 from policy.model import Change, Violation
-from policy.rules._base import violation
+from policy.rules._base import q, rewrite, violation
 
 ID = "large-file"
 MAX_POINTER_BYTES = 64 * 1024  # a pointer lists a few outputs; anything larger is not one
@@ -68,7 +68,7 @@ def check_suffix(change: Change, ref: str, commit: str, policy: Policy) -> Optio
     return violation(
         ID,
         f"{suffix} files are data or model files and are not added to git",
-        _hint(change.path),
+        _hint(change.path, commit),
         ref=ref,
         commit=commit,
         path=change.path,
@@ -81,7 +81,7 @@ def check_size(path: str, size: int, ref: str, commit: str, policy: Policy) -> O
     return violation(
         ID,
         f"file is {size // 1024} KB, over the {policy.max_bytes // 1024} KB limit",
-        _hint(path),
+        _hint(path, commit),
         ref=ref,
         commit=commit,
         path=path,
@@ -136,8 +136,16 @@ def staged(changes: list[Change], sizes: dict[str, int], pointers: dict[str, Opt
     return found
 
 
-def _hint(path: str) -> str:
-    return (
-        f"track it with DVC instead: git rm --cached '{path}' && dvc add '{path}' && "
-        f"git add '{path}.dvc' .gitignore (then amend or rewrite the commit that added it)"
+def _hint(path: str, commit: str) -> str:
+    """DVC keeps the file: `dvc add` writes the pointer and the .gitignore beside the file (inside
+    the run's folder on a task branch, which is all a task branch may change)."""
+    folder = path.rpartition("/")[0]
+    ignore = f"{folder}/.gitignore" if folder else ".gitignore"
+    track = f"git rm -q --cached {q(path)} && dvc add -q {q(path)} && git add {q(path + '.dvc')} {q(ignore)}"
+    also = (
+        " (DVC set up once on dev or main with dvc init; without DVC, keep the file out of git with a line "
+        f"in {ignore} instead)"
     )
+    if not commit:
+        return f"track it with DVC instead, `{track}`{also}"
+    return f"track it with DVC instead and redo {commit[:7]} without it, `{rewrite(commit, track)}`{also}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from policy.commitmsg import squash_record
 from policy.config import Policy
 from policy.model import Commit, Violation
-from policy.rules._base import violation
+from policy.rules._base import q, violation
 
 ID = "main-direct-commit"
 
@@ -30,8 +30,7 @@ def check(commit: Commit, ref: str, main: str, policy: Policy) -> list[Violation
         violation(
             ID,
             f"commit was made directly on {main}",
-            f"{main} takes only merges: commit on dev (or a hotfix-*/task-* branch) and merge it with "
-            f"git merge --no-ff or --squash; a release changes only {policy.version_key} in {policy.main_config}",
+            fix(commit.sha.strip("0"), main, policy),
             ref=ref,
             commit=commit.sha,
         )
@@ -94,3 +93,32 @@ def check_real_merge(
             path=extra_paths[0],
         )
     ]
+
+
+def fix(commit: str, main: str, policy: Policy) -> str:
+    """Move the change off main to the branch it belongs on (dev when the policy has one)."""
+    plain = [k for k in policy.accepts("main") if policy.has_kind(k) and "{" not in policy.pattern(k)]
+    hop = policy.pattern(plain[0]) if plain else None
+    kind = next(
+        (k for k in ("feature", "hotfix") if policy.has_kind(k) and k in policy.accepts(plain[0] if plain else "main")),
+        None,
+    )
+    rest = f"; a release changes only {policy.version_key} in {policy.main_config}"
+    if not commit:
+        if hop:
+            move = f"git stash -q && git checkout -q {hop} && git stash pop -q"
+            return f"{main} takes only merges: commit this on {hop}, `{move}`{rest}"
+        if kind:
+            name = policy.pattern(kind).replace("{slug}", "from-main")
+            move = f"git stash -q && git checkout -q -b {q(name)} && git stash pop -q"
+            return f"{main} takes only merges: commit this on a {kind} branch, `{move}`{rest}"
+        return f"{main} takes only merges{rest}"
+    if kind is None:
+        return f"{main} takes only merges: put {main} back, `git reset -q --hard origin/{main}`{rest}"
+    name = policy.pattern(kind).replace("{slug}", f"from-{main}-{commit[:7]}")
+    into = hop or main
+    return (
+        f"{main} takes only merges: keep the work on a {kind} branch and put {main} back as the server has it, "
+        f"`git branch {q(name)} {commit[:12]} && git checkout -q {main} && git reset -q --hard origin/{main}`; "
+        f"then git checkout {into} && policy merge {name}{rest}"
+    )

@@ -3,20 +3,21 @@ from refs (the merged commit is on a branch of that kind), never from the messag
 
 from __future__ import annotations
 
+from typing import Optional
+
+from policy.config import Policy
 from policy.model import Violation
-from policy.rules._base import kinds_text, violation
+from policy.rules._base import kinds_text, q, violation
 
 ID = "merge-source"
 
 
-def check(ref: str, merge: str, source: str, source_desc: str, target: str, accepted: list[str]) -> list[Violation]:
+def check(
+    ref: str, merge: str, source: str, source_desc: str, target: str, accepted: list[str],
+    policy: Optional[Policy] = None, made: bool = True,
+) -> list[Violation]:  # fmt: skip
     """`source_desc`: where the merged commit was found ("feature-x", "a feature branch", "no branch")."""
-    hint = (
-        f"{target} accepts merges from {kinds_text(accepted)} branches; push the source branch first "
-        "(or in the same push) so the server can see where the merged commit comes from"
-        if accepted
-        else f"{target} accepts no merges: rebase onto it, or start a new branch"
-    )
+    hint = fix(merge, source_desc, target, accepted, policy, made)
     return [
         violation(
             ID,
@@ -26,3 +27,35 @@ def check(ref: str, merge: str, source: str, source_desc: str, target: str, acce
             commit=merge,
         )
     ]
+
+
+def fix(
+    merge: str, source_desc: str, target: str, accepted: list[str], policy: Optional[Policy], made: bool = True
+) -> str:
+    """Undo the merge (`made`: it was made, or is in progress); when the source's kind reaches the
+    target through another branch (a feature reaches main through dev), the commands that take it that way."""
+    undo = "git merge --abort" if not merge else f"git reset -q --hard {merge[:12]}^"
+    name = source_desc.split(", ")[0].split(" (")[0]
+    kind = policy.kind_of(name) if policy is not None else None
+    if policy is None or kind is None:
+        if not accepted:
+            return f"{target} accepts no merges: rebase onto it, or start a new branch"
+        return (
+            f"{target} accepts merges from {kinds_text(accepted)} branches; push the source branch first (or in the "
+            "same push) so the server can see where the merged commit comes from"
+        )
+    via = next(
+        (k for k in accepted if policy.has_kind(k) and "{" not in policy.pattern(k) and kind in policy.accepts(k)), None
+    )
+    if via is None:
+        if not made:
+            return f"{target} never takes {kind} branches ({kinds_text(accepted)} only)"
+        return f"{target} never takes {kind} branches ({kinds_text(accepted)} only): undo the merge, `{undo}`"
+    hop = policy.pattern(via)
+    first = f"undo the merge, merge {name} into {hop}" if made else f"merge {name} into {hop}"
+    return (
+        f"{target} never takes {kind} branches; they reach it through {hop}: {first}, then {hop} into {target}, "
+        f"`{undo + ' && ' if made else ''}git checkout -q {hop} && policy merge {q(name)} && "
+        f"git checkout -q {target} && policy merge {hop}`, and push them together, "
+        f"`git push -q origin {q(name)} {hop} {target}`"
+    )

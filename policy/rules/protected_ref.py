@@ -26,7 +26,8 @@ def check_branch(update: RefUpdate, branch: str, fast_forward: Optional[bool]) -
             violation(
                 ID,
                 f"{branch} is protected and cannot be rewritten (non-fast-forward push)",
-                f"git pull --no-rebase (or git merge origin/{branch}) and push again; never force-push {branch}",
+                f"put your commits on top of the server's {branch}, `git pull -q --rebase=merges origin {branch}`, "
+                f"and push again; never force-push {branch}",
                 ref=update.ref,
                 commit=update.new,
             )

@@ -27,7 +27,7 @@ def check(
             violation(
                 ID,
                 f"task branch {branch} does not start from {origins}",
-                "create task branches with: policy task start <slug> (on main)",
+                restart(branch, policy),
                 ref=ref,
             )
         ]
@@ -39,9 +39,25 @@ def check(
                 ID,
                 f"task branch {branch} is named for {named} but starts at {base[:7]} where "
                 f"{policy.main_config} says {have}",
-                "let policy task start <slug> name the branch, or rename it to the version it starts from",
+                restart(branch, policy),
                 ref=ref,
                 commit=base,
             )
         ]
     return []
+
+
+def _slug(branch: str, policy: Policy) -> str:
+    return policy.name_field(branch, "slug") or "run"
+
+
+def restart(branch: str, policy: Policy) -> str:
+    """A run started again from main (named from VERSION there), with the old run's files moved into its
+    folder and committed with the old branch's last message."""
+    here = f'{policy.tasks_dir}/"$(git branch --show-current)"/'
+    strip = policy.tasks_dir.count("/") + 2
+    return (
+        f"start the run again from main and bring its files over, `policy task start {_slug(branch, policy)} "
+        f"--from main && git archive {branch} {policy.tasks_dir}/{branch}/ | tar -x --strip-components={strip} "
+        f"-C {here} && git add {here} && git commit -q -C {branch}`"
+    )

@@ -9,7 +9,7 @@ from policy import flatyaml
 from policy.config import Policy
 from policy.model import Violation
 from policy.naming import parse_semver
-from policy.rules._base import violation
+from policy.rules._base import q, rewrite, violation
 
 ID = "task-config"
 
@@ -110,9 +110,22 @@ def report(found: list[str], path: str, ref: str, commit: str, policy: Policy) -
         violation(
             ID,
             "; ".join(found),
-            f"fix {path} (copy the keys from {policy.main_config}; policy init documents the types)",
+            fix(found, path, commit, policy),
             ref=ref,
             commit=commit,
             path=path,
         )
     ]
+
+
+def fix(found: list[str], path: str, commit: str, policy: Policy) -> str:
+    """Missing keys are copied from main's config (the run keeps its own values); values of the
+    wrong type are named, with the type wanted (`policy rules` lists them)."""
+    missing = [f.split(" ", 1)[0] for f in found if " is missing " in f]
+    if not missing or path == policy.main_config or len(missing) != len(found):
+        return f"edit {path}: {'; '.join(found)} (the keys and types: policy rules; a sample: {policy.main_config})"
+    keys = "|".join(missing)
+    copy = f"grep -E '^({keys}):' {q(policy.main_config)} >> {q(path)} && git add {q(path)}"
+    if not commit:
+        return f"take the missing keys from {policy.main_config}, `{copy}`"
+    return f"take the missing keys from {policy.main_config} and redo {commit[:7]}, `{rewrite(commit, copy)}`"

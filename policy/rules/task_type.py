@@ -45,11 +45,19 @@ def check_task_merge(commit: Commit, ref: str, target: str, source: str, policy:
         violation(
             ID,
             f"merge of task branch {source} into {target} has type {found or 'none'}, not '{wanted}'",
-            f"git merge --no-ff {source} -m '{wanted}: <what the run found>'",
+            _redo(commit.sha, source, f"{wanted}: results of {policy.name_field(source, 'slug') or source}"),
             ref=ref,
             commit=commit.sha,
         )
     ]
+
+
+def _redo(merge: str, source: str, message: str) -> str:
+    """Make the merge again with a message of the task type (or, before it exists, commit it so)."""
+    if not merge:
+        return f"commit the merge with a task message, `git commit -q -m '{message}'`"
+    redo = f"git reset -q --hard {merge[:12]}^ && git merge -q --no-ff {source} -m '{message}'"
+    return f"redo the merge with a task message, `{redo}`"
 
 
 def check_not_task_merge(commit: Commit, ref: str, target: str, source: str, policy: Policy) -> list[Violation]:
@@ -59,8 +67,9 @@ def check_not_task_merge(commit: Commit, ref: str, target: str, source: str, pol
         violation(
             ID,
             f"merge into {target} has type '{wanted}' but merges {source}, not a task run",
-            f"give the merge the type of what it brings: git commit --amend -m 'feat: <what it brings>' "
-            f"(before pushing it), '{wanted}' is for merges of task branches",
+            f"'{wanted}' is for merges of task branches: give the merge the type of what it brings, "
+            f"`git reset -q --hard {commit.sha[:12]}^ && git merge -q --no-ff {commit.parents[1][:12]} "
+            f"-m 'feat: release {source}'`",
             ref=ref,
             commit=commit.sha,
         )

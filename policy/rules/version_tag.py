@@ -27,7 +27,11 @@ def check(
     found = []
     if not annotated:
         found.append(
-            (f"version tag {tag} is not annotated", f"git tag -d {tag} && git tag -a {tag} -m 'version {version}'")
+            (
+                f"version tag {tag} is not annotated",
+                f"make it annotated, on the same commit, "
+                f"`git tag -f -a {tag} {commit[:12] if commit else tag} -m 'version {version}'`",
+            )
         )
     if commit is None:
         found.append((f"version tag {tag} does not point at a commit", f"tag a commit on main: git tag -a {tag} main"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Optional
 
 from policy.commitmsg import add_trailer, commit_type, squash_record
+from policy.config import Policy
 from policy.gitio import GitError, decode
 from policy.rules import debug_leak, merge_source
 from policy.rules.task_type import task_type
@@ -40,13 +41,37 @@ def refuse_source(ws: Workspace, source: str, source_sha: str, target: str) -> N
     accepted = policy.accepts(target_kind)
     ref = f"refs/heads/{target}"
     if source_kind == "debug" and target_kind != "debug":
-        found = debug_leak.check_merge(ref, "", source_sha, f"debug branch {source}", target)
+        found = [
+            v._replace(hint=debug_hint(ws, source, source_sha, target))
+            for v in debug_leak.check_merge(ref, "", source_sha, f"debug branch {source}", target)
+        ]
     elif source_kind not in accepted:
         desc = f"{source} ({f'a {source_kind} branch' if source_kind else 'no branch kind'})"
-        found = merge_source.check(ref, "", source_sha, desc, target, accepted)
+        found = merge_source.check(ref, "", source_sha, desc, target, accepted, policy, made=False)
     else:
         return
     raise PolicyRefusal(f"{target} does not take merges from {source}: nothing was changed", found)
+
+
+def debug_hint(ws: Workspace, source: str, source_sha: str, target: str) -> str:
+    """Nothing was merged; the code the debug branch changed outside tasks/ is what may travel, file
+    by file, and committed on the target as a commit of its own."""
+    from policy.rules._base import q
+
+    policy = ws.policy
+    base = ws.git.run("merge-base", "HEAD", source_sha, ok=(0, 1)).decode().strip()
+    out = ws.git.run("diff", "--name-only", "-z", "--no-renames", base, source_sha).decode() if base else ""
+    code = [p for p in out.split("\0") if p and not policy.in_tasks(p)]
+    if not code:
+        return (
+            f"debug branches are never merged, and {source} changes nothing outside {policy.tasks_dir}/: "
+            "its run stays there"
+        )
+    paths = " ".join(q(p) for p in code[:20])
+    return (
+        f"debug branches are never merged; to keep the code fix made on {source}, take its files onto {target} "
+        f"and commit them, `git checkout {q(source)} -- {paths}`"
+    )
 
 
 def conflict_hint(ws: Workspace, source: str, target: str) -> str:
@@ -55,6 +80,10 @@ def conflict_hint(ws: Workspace, source: str, target: str) -> str:
     if policy.kind_of(target) in policy.accepts(policy.kind_of(source)):
         return f"merge {target} into {source} first (git checkout {source} && git merge {target}), then run this again"
     return f"merge it by hand and resolve the conflicts: git merge --no-ff {source}"
+
+
+def target_kind_is(policy: Policy, branch: str, kind: str) -> bool:
+    return policy.kind_of(branch) == kind
 
 
 def merge_plan(ws: Workspace, source: str, squash: bool, message: Optional[str]) -> Plan:
@@ -91,6 +120,13 @@ def merge_plan(ws: Workspace, source: str, squash: bool, message: Optional[str])
         return plan.add(git("merge", "--no-ff", "-m", text, rev))
     trailer = policy.settings("squash-merge")["trailer"]
     full = add_trailer(text, f"{trailer}: {source} {source_sha}").rstrip("\n")
+    if target_kind_is(policy, target, "main") and policy.kind_of(source) == "dev":
+        # the squash is a new commit dev lacks: dev must take main back before it moves on, or a
+        # later merge meets main's changes (the policy file, VERSION) as add/add conflicts
+        plan.notes.append(
+            f"remember: {source} takes {target} back before it moves on: policy release does it, or "
+            f"`git checkout {source} && policy merge {target}`"
+        )
     return plan.add(
         git("merge", "--squash", rev),
         git("commit", "-m", full),
