@@ -1026,7 +1026,8 @@ def compile_policy(cfg: Config) -> str:
     on every run, which would add tens of milliseconds to each hook figure."""
     python = cfg.policy_cmd[0] if len(cfg.policy_cmd) > 1 else sys.executable  # `PY -m policy`, or the script
     where = [python, "-c", "import os, policy; print(os.path.dirname(policy.__file__))"]
-    done = subprocess.run(where, capture_output=True, text=True, check=False)
+    # from a neutral directory: `-c` puts the current one first on sys.path (a checkout's policy/)
+    done = subprocess.run(where, capture_output=True, text=True, check=False, cwd=tempfile.gettempdir())
     if done.returncode != 0:
         return "policy not importable here: not byte-compiled"
     package = done.stdout.strip()
