@@ -12,17 +12,22 @@ benchmark goes on.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import re
 import shlex
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, NamedTuple, Optional, TypeVar
@@ -78,6 +83,13 @@ class Config:
     peers: bool
     push: bool
     hooks: bool
+    scale: bool = True
+    load: bool = True
+    load_clients: int = 20
+    load_pushes: int = 10
+    load_commits: int = 5000
+    scale_commits: int = 50000
+    many_branches: int = 10000
     policy_error: Optional[str] = None  # set when `policy --help` fails
 
 
@@ -428,6 +440,9 @@ class PushCase(NamedTuple):
     commits: int  # commits new to the server
     refspecs: list[str]
     before: dict[str, str]  # the server's refs, exactly, before each push
+    # what `git push` is given, when not `refspecs`: thousands of refspecs on the command line cost
+    # git's client minutes (it matches each against every ref); a few globs say the same
+    push_specs: Optional[list[str]] = None
 
 
 def set_server_refs(server: Path, refs: dict[str, str]) -> None:
@@ -457,7 +472,8 @@ def timed_pushes(client: Path, server: Path, case: PushCase, runs: int) -> Resul
     results: list[Run] = []
     while len(results) < max(1, runs):
         set_server_refs(server, case.before)
-        results.append(probe(["git", "push", "-q", "--no-verify", str(server), *case.refspecs], client, timeout=900))
+        specs = case.push_specs or case.refspecs
+        results.append(probe(["git", "push", "-q", "--no-verify", str(server), *specs], client, timeout=900))
         if results[-1].seconds > SLOW_PUSH:
             break
     return Result(results)
@@ -666,6 +682,280 @@ def bench_push(cfg: Config) -> None:
         print(f"  note {i}: {note}")
 
 
+# -- at scale: a busy server, a mirror push, many new branches -----------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def git_daemon(root: Path, clients: int) -> Iterator[str]:
+    """A `git daemon` on loopback serving the bare repositories under `root` with receive-pack
+    enabled, on a free port; stopped (its process group killed) when the block ends. Yields
+    the URL prefix. At most `clients` + 8 connections, each killed after 300 s."""
+    port = free_port()
+    cmd = ["git", "daemon", "--reuseaddr", "--listen=127.0.0.1", f"--port={port}", f"--base-path={root}",
+           "--export-all", "--enable=receive-pack", f"--max-connections={clients + 8}", "--timeout=300",
+           "--informative-errors", str(root)]  # fmt: skip
+    log = open(root / "daemon.log", "wb")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=log, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:  # wait until it listens (bounded)
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log_text = (root / "daemon.log").read_text()[-300:]
+                    raise RuntimeError(f"git daemon did not start: {log_text}") from None
+                time.sleep(0.05)
+        yield f"git://127.0.0.1:{port}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def load_commits(repo: Path, parent: str, prefix: str, count: int) -> list[tuple[str, bool]]:
+    """`count` one-commit branches on top of `parent` (one fast-import), alternately valid and
+    invalid (a message that is not a conventional commit): [(sha, valid)]. Cached under
+    refs/bench/<prefix>/N (the commit ids depend only on parent, prefix and N)."""
+    when = int(git(repo, "log", "-1", "--format=%ct", parent))
+    stream = []
+    for i in range(count):
+        valid = i % 2 == 0
+        message = (f"feat(load): {prefix} push {i}\n" if valid else f"{prefix} push {i} without a type\n").encode()
+        content = f"# {prefix} {i}\n".encode()
+        stamp = f"Bench Bot <bench@example.invalid> {when + 3600} +0000"
+        stream.append(f"commit refs/bench/{prefix}/{i}\nauthor {stamp}\ncommitter {stamp}\n".encode())
+        stream.append(b"data %d\n%s" % (len(message), message))
+        stream.append(f"from {parent}\nM 100644 inline load/{prefix}-{i}.txt\ndata {len(content)}\n".encode())
+        stream.append(content + b"\n")
+    subprocess.run(["git", "-C", str(repo), "fast-import", "--quiet", "--force"], input=b"".join(stream), check=True)
+    shas = dict(
+        line.split()[::-1]
+        for line in git(repo, "for-each-ref", "--format=%(objectname) %(refname)", f"refs/bench/{prefix}/").splitlines()
+    )
+    return [(shas[f"refs/bench/{prefix}/{i}"], i % 2 == 0) for i in range(count)]
+
+
+class LoadPhase(NamedTuple):
+    seconds: float  # wall time of the whole phase
+    pushes: list[Run]
+    wrong: int  # verdicts that are not the expected ones
+
+
+def load_phase(client: Path, url: str, work: list[list[tuple[str, bool, str]]], hooked: bool) -> LoadPhase:
+    """Each client (a thread) pushes its commits one by one, each to a new branch; all at once."""
+    pushes: list[Run] = []
+    wrong = [0]
+    lock = threading.Lock()
+
+    def one_client(jobs: list[tuple[str, bool, str]]) -> None:
+        for sha, valid, branch in jobs:
+            run = probe(["git", "push", "-q", "--no-verify", url, f"{sha}:refs/heads/{branch}"], client, timeout=300)
+            expected_ok = valid or not hooked
+            with lock:
+                pushes.append(run)
+                if run.ok != expected_ok:
+                    wrong[0] += 1
+
+    threads = [threading.Thread(target=one_client, args=(jobs,)) for jobs in work]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return LoadPhase(time.perf_counter() - start, pushes, wrong[0])
+
+
+def bench_load(cfg: Config) -> None:
+    """`git daemon` on loopback, `--load-clients` clients pushing `--load-pushes` times each (half
+    valid, half invalid), without and with the hook, in interleaved rounds."""
+    clients, per_client, rounds = cfg.load_clients, cfg.load_pushes, max(1, min(cfg.repeat, 3))
+    print(f"\n== load: git daemon on 127.0.0.1, {clients} clients x {per_client} pushes, {rounds} round(s) ==")
+    client = ensure_repo(cfg, cfg.load_commits)
+    dev = git(client, "rev-parse", "refs/bench/dev")
+    main = git(client, "rev-parse", "refs/bench/main")
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+        root = Path(tmp)
+        server = new_server(root, "load.git")
+        seed_server(client, server, [PushCase("seed", 0, [], {"refs/heads/main": main, "refs/heads/dev": dev})])
+        error = install_server_hook(cfg, server)
+        if error:
+            print(f"skipped: policy install --server failed: {error}")
+            return
+        phases: dict[bool, list[LoadPhase]] = {False: [], True: []}
+        hook_under_load: list[float] = []
+        single: list[float] = []
+        with git_daemon(root, clients) as base:
+            url = f"{base}/load.git"
+            for r in range(rounds):
+                for hooked in (False, True):
+                    label = f"load-r{r}-{'hook' if hooked else 'plain'}"
+                    commits = load_commits(client, dev, label, clients * per_client)
+                    work = [
+                        [(sha, valid, f"feature-{label}-c{c}-p{p}") for p, (sha, valid) in
+                         enumerate(commits[c * per_client : (c + 1) * per_client])]
+                        for c in range(clients)
+                    ]  # fmt: skip
+                    set_hook(server, hooked)
+                    if hooked:
+                        timed_hook(server, True)
+                    try:
+                        phases[hooked].append(load_phase(client, url, work, hooked))
+                    finally:
+                        if hooked:
+                            hook_under_load += timed_hook(server, False)
+            # the same pushes from one client, one at a time: the hook's single-client time
+            commits = load_commits(client, dev, "load-single", 2 * per_client)
+            set_hook(server, True)
+            timed_hook(server, True)
+            try:
+                alone = load_phase(client, url, [[(s, v, f"feature-load-single-p{p}") for p, (s, v) in
+                                                  enumerate(commits)]], True)  # fmt: skip
+            finally:
+                single = timed_hook(server, False)
+    rows = []
+    for hooked in (False, True):
+        runs = phases[hooked]
+        total = sum(len(p.pushes) for p in runs)
+        per_s = statistics.median(len(p.pushes) / p.seconds for p in runs)
+        latency = statistics.median(r.seconds for p in runs for r in p.pushes)
+        rows.append([
+            "with the hook" if hooked else "without (git alone)",
+            f"{total:,}",
+            f"{per_s:.1f}",
+            fmt_seconds(latency),
+            fmt_seconds(statistics.median(hook_under_load)) if hooked and hook_under_load else "-",
+            str(sum(p.wrong for p in runs)),
+        ])  # fmt: skip
+    rows.append([
+        "one client, one push at a time, with the hook", f"{len(alone.pushes)}",
+        f"{len(alone.pushes) / alone.seconds:.1f}", fmt_seconds(statistics.median(r.seconds for r in alone.pushes)),
+        fmt_seconds(statistics.median(single)) if single else "-", str(alone.wrong),
+    ])  # fmt: skip
+    print_table(
+        f"load: {clients} concurrent clients x {per_client} pushes (half valid, half invalid; each a new branch "
+        f"with one commit) into a {cfg.load_commits:,}-commit repository; median over {rounds} interleaved round(s)",
+        ["server", "pushes", "pushes/s", "client push median", "hook alone median", "wrong verdicts"],
+        rows,
+    )
+    plain = statistics.median(len(p.pushes) / p.seconds for p in phases[False])
+    hooked_rate = statistics.median(len(p.pushes) / p.seconds for p in phases[True])
+    if hook_under_load and single:
+        print(
+            f"  throughput with the hook: {hooked_rate / plain:.0%} of git's own (target >= 85%); hook median under "
+            f"load {statistics.median(hook_under_load) / statistics.median(single):.1f}x its single-client median "
+            "(target <= 2x)"
+        )
+
+
+def many_branches(repo: Path, parent: str, count: int) -> dict[str, str]:
+    """`count` branches feature-many-<i> of one commit each on `parent` (one fast-import, cached under
+    refs/bench/many/): {refs/heads/feature-many-<i>: sha}."""
+    found = branch_tips_under(repo, "refs/bench/many/")
+    if len(found) != count:
+        git(repo, "update-ref", "--stdin", stdin="".join(f"delete {r}\n" for r in found).encode())
+        when = int(git(repo, "log", "-1", "--format=%ct", parent)) + 3600
+        stream = []
+        for i in range(count):
+            message = f"feat(many): branch {i}\n".encode()
+            content = f"# branch {i}\n".encode()
+            stamp = f"Bench Bot <bench@example.invalid> {when} +0000"
+            stream.append(f"commit refs/bench/many/feature-many-{i}\nauthor {stamp}\ncommitter {stamp}\n".encode())
+            stream.append(b"data %d\n%s" % (len(message), message))
+            stream.append(f"from {parent}\nM 100644 inline many/{i}.txt\ndata {len(content)}\n".encode())
+            stream.append(content + b"\n")
+        subprocess.run(["git", "-C", str(repo), "fast-import", "--quiet"], input=b"".join(stream), check=True)
+        found = branch_tips_under(repo, "refs/bench/many/")
+    return {ref.replace("refs/bench/many/", "refs/heads/"): sha for ref, sha in found.items()}
+
+
+def branch_tips_under(repo: Path, prefix: str) -> dict[str, str]:
+    lines = git(repo, "for-each-ref", "--format=%(refname) %(objectname)", prefix).splitlines()
+    return dict(line.split() for line in lines)
+
+
+def bench_scale(cfg: Config) -> None:
+    """A mirror push of the --scale-commits history with all its branches into an empty server,
+    --many-branches new branches of one commit each, and 1-commit pushes into that big repository."""
+    print(f"\n== at scale: a mirror push of {cfg.scale_commits:,} commits, {cfg.many_branches:,} new branches ==")
+    if cfg.policy_error:
+        print(f"skipped: {cfg.policy_error}")
+        return
+    runs = max(1, min(cfg.repeat, 3))
+    client = ensure_repo(cfg, cfg.scale_commits, branch_refs=True)
+    main, dev = (git(client, "rev-parse", f"refs/bench/{b}") for b in ("main", "dev"))
+    state = {"refs/heads/main": main, "refs/heads/dev": dev}
+    branches = branch_tips(client, [])
+    # A task branch is judged over all it brings that no branch held before the push (refs of the
+    # same push never vouch for a task branch: policy/judged.py, I2), so on an empty server each
+    # task branch would be judged over main's whole history and refused: the mirror push carries
+    # main, dev and the other branches, and the task branches come in a second push.
+    tasks = {ref: sha for ref, sha in branches.items() if ref.startswith("refs/heads/task-")}
+    others = {**state, **{ref: sha for ref, sha in branches.items() if ref not in tasks}}
+    many = many_branches(client, dev, cfg.many_branches)
+    cases = [
+        PushCase(
+            f"mirror: main+dev+{len(others) - 2:,} feature branches, empty server",
+            count_new(client, list(others.values()), []),
+            [f"{sha}:{ref}" for ref, sha in others.items()],
+            {},
+            ["refs/bench/main:refs/heads/main", "refs/bench/dev:refs/heads/dev"]
+            + (["refs/bench/branches/feature-*:refs/heads/feature-*"] if len(others) > 2 else []),
+        ),
+        PushCase(
+            f"then its {len(tasks):,} task branches",
+            count_new(client, list(tasks.values()), list(others.values())),
+            [f"{sha}:{ref}" for ref, sha in tasks.items()],
+            others,
+            ["refs/bench/branches/task-*:refs/heads/task-*"],
+        ),
+        PushCase(
+            f"{len(many):,} new branches of one commit each",
+            len(many),
+            [f"{sha}:{ref}" for ref, sha in many.items()],
+            state,
+            ["refs/bench/many/*:refs/heads/*"],
+        ),
+        *small_cases(cfg, client, cfg.scale_commits),
+    ]
+    rows: list[list[str]] = []
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        server = new_server(Path(tmp), "scale.git")
+        seed_server(client, server, cases)
+        error = install_server_hook(cfg, server)
+        if error:
+            print(f"skipped: policy install --server failed: {error}")
+            return
+        for case in cases:
+            try:
+                rows.append(push_case(cfg, client, server, case, runs if case.commits > 1 else cfg.repeat, notes))
+            except subprocess.CalledProcessError as exc:
+                detail = exc.stderr.decode(errors="replace").strip()[-200:]
+                rows.append([case.label, "-", "-", "-", "-", "-", "-", "-", f"error: {detail}"])
+            print("  " + " | ".join(rows[-1]), flush=True)  # as it comes: the rows at scale take minutes
+    print_table(
+        f"at scale, median of {runs} (1-commit pushes: of {cfg.repeat}); the server's refs are reset before each push; "
+        "targets: mirror and many branches under 5 s and 10 s hook alone, a 1-commit push under 50 ms",
+        ["push", "new commits", "refs", "no hook", "with hook", "hook cost", "hook alone", "hook git procs", "result"],
+        rows,
+    )
+    for i, note in enumerate(notes, 1):
+        print(f"  note {i}: {note}")
+
+
 # -- hook latency -------------------------------------------------------------------------
 
 
@@ -730,6 +1020,22 @@ def bench_hooks(cfg: Config) -> None:
 # -- main ------------------------------------------------------------------------------------
 
 
+def compile_policy(cfg: Config) -> str:
+    """Byte-compile the policy package the benchmark runs. An installed package has its .pyc files
+    (pip writes them); a source checkout run with PYTHONDONTWRITEBYTECODE=1 would compile every module
+    on every run, which would add tens of milliseconds to each hook figure."""
+    python = cfg.policy_cmd[0] if len(cfg.policy_cmd) > 1 else sys.executable  # `PY -m policy`, or the script
+    where = [python, "-c", "import os, policy; print(os.path.dirname(policy.__file__))"]
+    # from a neutral directory: `-c` puts the current one first on sys.path (a checkout's policy/)
+    done = subprocess.run(where, capture_output=True, text=True, check=False, cwd=tempfile.gettempdir())
+    if done.returncode != 0:
+        return "policy not importable here: not byte-compiled"
+    package = done.stdout.strip()
+    subprocess.run([where[0], "-m", "compileall", "-q", package], capture_output=True, check=False)
+    flag = "  (PYTHONDONTWRITEBYTECODE is set: compiled once here)" if os.environ.get("PYTHONDONTWRITEBYTECODE") else ""
+    return f"byte-compiled {package}{flag}"
+
+
 def check_policy(cfg: Config) -> Optional[str]:
     run = probe([*cfg.policy_cmd, "--help"], BENCH_DIR, timeout=60)
     return None if run.ok else f"`{shlex.join(cfg.policy_cmd)} --help` failed: {run.tail()}"
@@ -761,14 +1067,27 @@ def parse_args(argv: Optional[Sequence[str]]) -> Config:
         default=[],
         help="extra directory to look for cz, gitlint, commitlint, conventional-pre-commit (repeatable)",
     )
-    for name in ("peers", "push", "hooks"):
-        parser.add_argument(f"--no-{name}", dest=name, action="store_false", help=f"skip the {name} measurements")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="only the rows at scale: the load row (git daemon), the mirror push, many new branches, "
+        "1-commit pushes into the big repository",
+    )
+    parser.add_argument("--load-clients", type=int, default=20, help="concurrent clients of the load row")
+    parser.add_argument("--load-pushes", type=int, default=10, help="pushes per client in the load row")
+    parser.add_argument("--load-commits", type=int, default=5000, help="size of the load row's repository")
+    parser.add_argument("--scale-commits", type=int, default=50000, help="size of the mirror-pushed history")
+    parser.add_argument("--many-branches", type=int, default=10000, help="new branches of one commit each")
+    for name in ("peers", "push", "hooks", "load", "scale"):
+        parser.add_argument(f"--no-{name}", dest=f"no_{name}", action="store_true", help=f"skip the {name} rows")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.repeat, args.push_commits, args.hook_runs = "1000", 3, 300, 5
         args.peer_timeout = min(args.peer_timeout, 60)
+        args.no_load = args.no_scale = not args.scale
+    only_scale = args.scale
     return Config(
-        sizes=[int(s) for s in args.sizes.split(",") if s.strip()],
+        sizes=[] if only_scale else [int(s) for s in args.sizes.split(",") if s.strip()],
         repeat=args.repeat,
         seed=args.seed,
         policy_cmd=shlex.split(args.policy_cmd),
@@ -778,9 +1097,16 @@ def parse_args(argv: Optional[Sequence[str]]) -> Config:
         push_commits=args.push_commits,
         hook_runs=args.hook_runs,
         peers_bin=args.peers_bin,
-        peers=args.peers,
-        push=args.push,
-        hooks=args.hooks,
+        peers=not args.no_peers and not only_scale,
+        push=not args.no_push and not only_scale,
+        hooks=not args.no_hooks and not only_scale,
+        scale=not args.no_scale,
+        load=not args.no_load,
+        load_clients=args.load_clients,
+        load_pushes=args.load_pushes,
+        load_commits=args.load_commits,
+        scale_commits=args.scale_commits,
+        many_branches=args.many_branches,
     )
 
 
@@ -803,14 +1129,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         f"policy: {shlex.join(cfg.policy_cmd)}"
         + (f"  -- NOT AVAILABLE: {cfg.policy_error}" if cfg.policy_error else "")
     )
+    print(compile_policy(cfg))
     print(load_note())
     prune_cache(cfg)
-    figures = [f for f in (guarded(bench_size, cfg, size) for size in cfg.sizes) if f]
+    figures = [f for f in (guarded(bench_size, cfg, size) for size in cfg.sizes) if f] if cfg.sizes else []
     if cfg.push:
         guarded(bench_push, cfg)
     if cfg.hooks:
         guarded(bench_hooks, cfg)
-    print_summary(cfg, figures)
+    if cfg.load:
+        guarded(bench_load, cfg)
+    if cfg.scale:
+        guarded(bench_scale, cfg)
+    if figures:
+        print_summary(cfg, figures)
     print(load_note())
     return 0
 

@@ -93,14 +93,25 @@ def _short(ref: str) -> str:
 
 
 def server_refs(git: Git) -> list[str]:
-    configured = git.try_run("config", "--get", "branchpolicy.mainRef")
-    main = configured.decode().strip() if configured else "refs/heads/main"
-    return [main, "HEAD"] if main != "HEAD" else [main]
+    return server_settings(git)[0]
 
 
 def server_policy_file(git: Git) -> Optional[str]:
-    configured = git.try_run("config", "--get", "branchpolicy.file")
-    return configured.decode().strip() if configured else None
+    return server_settings(git)[1]
+
+
+def server_settings(git: Git) -> tuple[list[str], Optional[str]]:
+    """The server's refs that hold the policy (branchpolicy.mainRef, else refs/heads/main; then
+    HEAD) and the policy file an admin named (branchpolicy.file), read with one git process.
+    Where a key is set several times, the last value wins (as `git config --get` says)."""
+    out = git.try_run("config", "-z", "--get-regexp", r"^branchpolicy\.(mainref|file)$")
+    values: dict[str, str] = {}
+    for entry in (out or b"").split(b"\0"):
+        key, _, value = entry.partition(b"\n")
+        if key:
+            values[key.decode("utf-8", "surrogateescape").lower()] = value.decode().strip()
+    main = values.get("branchpolicy.mainref", "refs/heads/main")
+    return ([main, "HEAD"] if main != "HEAD" else [main]), values.get("branchpolicy.file")
 
 
 def client_refs(remote: Optional[str]) -> list[str]:

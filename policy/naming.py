@@ -47,6 +47,16 @@ def template_regex(template: str, placeholders: dict[str, str]) -> str:
     return "".join(out)
 
 
+def literal_ends(template: str) -> tuple[str, str]:
+    """The literal text before the first placeholder and after the last (the whole template when
+    it has none): every name the template's regex matches whole starts and ends with them (the
+    placeholders' patterns sit in groups of their own, so their flags cannot reach the literals)."""
+    found = list(_PLACEHOLDER.finditer(template))
+    if not found:
+        return template, ""
+    return template[: found[0].start()], template[found[-1].end() :]
+
+
 def compile_template(template: str, placeholders: dict[str, str]) -> Pattern:
     """`template_regex`, compiled (RE2: use `fullmatch`). Raises KeyError for an unknown
     placeholder and PatternError for a placeholder RE2 does not accept."""

@@ -96,13 +96,15 @@ def _server_verdict(
     from policy.config import PolicyError
     from policy.engine import judge
     from policy.gitio import Git, GitError
-    from policy.loading import load, server_policy_file, server_refs
+    from policy.loading import load, server_settings
     from policy.model import Incomplete
     from policy.verdict import server_state, time_budget
 
     git = Git()
+    refs = git.refs_later("refs/heads/", "refs/tags/")  # runs beside the policy's reading
+    main_refs, policy_file = server_settings(git)
     try:
-        policy = load(git, server_refs(git), explicit=server_policy_file(git))
+        policy = load(git, main_refs, explicit=policy_file)
     except PolicyError as exc:
         say(f"branch-policy: {exc}")
         say("branch-policy: push refused: the policy file is malformed and the server fails closed "
@@ -113,7 +115,7 @@ def _server_verdict(
         return 2
     try:
         with time_budget(policy.time_budget):
-            found = judge(git, policy, server_state(git), updates)
+            found = judge(git, policy, server_state(git, refs()), updates)
     except Exception as exc:  # Incomplete: what the engine found before it failed still refuses
         failure, found_before = (exc.cause, exc.found) if isinstance(exc, Incomplete) else (exc, [])
         cause = f"{type(failure).__name__}: {failure}"
@@ -127,7 +129,7 @@ def _server_verdict(
             "and these violations were found before it:")  # fmt: skip
         found = found_before
     else:
-        _say_policy_changes(git, policy, updates, server_refs(git)[0], say)
+        _say_policy_changes(git, policy, updates, main_refs[0], say)
     if not found:
         return 0
     if per_ref:  # the engine's "(or in the same push)" does not hold when each ref is judged alone

@@ -46,10 +46,44 @@ if [ ! -x "$PYTHON" ]; then
 """
 
 
+# The server hook's Python starts without `site` (-S): site's work (.pth files, the finder of an
+# editable install) is a third of a bare start, on every push. The directories site would add are
+# written into the hook instead; when policy cannot be imported from them (a reinstall moved it, a
+# dependency needs a .pth file), the same Python starts again the ordinary way (`-m policy`).
+# The dependencies the server path imports later, lazily (PyYAML, google-re2), are looked up first.
+FAST_START = """import sys
+sys.path[0:0] = {paths!r}
+try:
+    from importlib.machinery import PathFinder
+    for name in ("yaml", "re2"):
+        if PathFinder.find_spec(name) is None:
+            raise ImportError(name)
+    from policy.commands.hook import main
+except ImportError:
+    import os
+    os.execv(sys.executable, [sys.executable, "-m", "policy", "hook", *sys.argv[1:]])
+raise SystemExit(main())"""
+
+
+def import_paths() -> list[str]:
+    """Where this Python finds policy and its dependencies, beyond the standard library."""
+    import site
+
+    import policy
+
+    found = [os.path.dirname(os.path.dirname(os.path.abspath(policy.__file__))), *site.getsitepackages()]
+    if site.ENABLE_USER_SITE:
+        found.append(site.getusersitepackages())
+    return [p for p in dict.fromkeys(found) if os.path.isdir(p)]
+
+
 def hook_script(name: str, python: str, fail_closed: bool = False, git_dir: str = "") -> str:
     """A small sh script: run a kept legacy hook first, then `python -m policy hook <name>` with
-    the Python that installed it; if that Python cannot run, say why (refusing, on a server)."""
+    the Python that installed it; if that Python cannot run, say why (refusing, on a server).
+    On a server (`fail_closed`) the Python starts without site (FAST_START)."""
     call = f'"$PYTHON" -m policy hook {name} "$@"'
+    if fail_closed:
+        call = f'"$PYTHON" -S -c {shlex.quote(FAST_START.format(paths=import_paths()))} {name} "$@"'
     reinstall = f"policy install --server {shlex.quote(git_dir)}" if fail_closed else "policy install"
     fix = (
         f"fix: install branch-policy where user $who can run it (python3 -m venv /opt/branch-policy && "

@@ -7,7 +7,6 @@ slip is mechanical; `fix: true` lets the commit-msg hook correct those slips in 
 
 from __future__ import annotations
 
-import difflib
 import re
 from functools import lru_cache
 from typing import Any, NamedTuple, Optional
@@ -78,6 +77,8 @@ def _scope_problems(scope: Optional[str], settings: dict[str, Any]) -> list[str]
         if not _re2(allowed).fullmatch(_utf8(scope)):
             return [f"scope {scope!r} does not match the pattern {allowed!r}"]
     elif allowed and scope not in allowed:
+        import difflib  # only when a message is refused: not on every push's import path
+
         close = difflib.get_close_matches(scope, allowed, n=1)
         guess = f" (did you mean {close[0]!r}?)" if close else ""
         return [f"scope {scope!r} is not one of {', '.join(allowed)}{guess}"]
@@ -115,6 +116,8 @@ def read_subject(subject: str, settings: dict[str, Any]) -> Reading:
         scope, bang, description = parsed.scope, parsed.breaking, parsed.description
     right_type = written
     if known is None:
+        import difflib
+
         close = difflib.get_close_matches(written.lower(), settings["types"], n=1)
         problems.append(f"type {written!r} is not one of {', '.join(settings['types'])}")
         fixable = False
