@@ -444,7 +444,7 @@ class Judge:
             if strict and self.on("commit-message"):
                 self.add(commit_message.check(commit, u.ref, True, self.policy))
 
-        bootstrap = kind == "main" and u.created and not self.tips(["main"], "", before_only=True)
+        bootstrap = kind == "main" and u.created and self.ledger.bootstrap
         for entry in reversed(first_parent):  # oldest first
             self._made_on(kept[entry[0]], u.ref, branch, kind, bootstrap)
         return first_parent

@@ -6,7 +6,8 @@ Invariants (each is what a refusal rests on; a change here must keep every one):
 I1  Judged before. A commit counts as judged for an update of kind K only if, BEFORE the push, a
     branch held it whose judgement covers K's rules: for K = debug, any branch; for a task branch,
     main (or another origin kind of `task-base.from`) or another task branch (its own commits are
-    the rest, judged for task-scope); for any other K, a branch of a non-debug kind or of no kind
+    the rest, judged for task-scope; in the push that creates main where none was, main's new tip
+    too: a first mirror push of an existing project); for any other K, a branch of a non-debug kind or of no kind
     (on a server every branch holds only what its hook accepted). With `RepoState.trusted_kinds`
     (CI, after the push) only branches of those kinds count.
 I2  Judged in this push. An update may also skip commits that an update walked earlier in the same
@@ -58,6 +59,8 @@ class Ledger:
                 self._by_kind[(kind(name), in_push)].append((name, sha))
                 self._by_tip[sha].add(name)
         self._tips: dict[tuple[tuple[Optional[str], ...], bool], list[str]] = {}
+        # the push creates main in a repository that has none (exempt from main-direct-commit)
+        self.bootstrap = bool(self._by_kind.get(("main", True))) and not self._by_kind.get(("main", False))
 
     # ------------------------------------------------------------------ refs
     def tips(self, kinds: Iterable[Optional[str]], exclude: str = "", before_only: bool = False) -> list[str]:
@@ -100,9 +103,12 @@ class Ledger:
         return self.tips([*(k for k in self.policy.kinds if k != "debug"), None], before_only=True)
 
     def task_origins(self) -> list[str]:
-        """Tips before the push whose commits a task branch does not count as its own (I1)."""
+        """Tips before the push whose commits a task branch does not count as its own (I1). The
+        push that creates main in a repository that has none (a bootstrap, a first mirror push) is
+        the exception: its main holds the history the runs started from, so main's new tip counts."""
         origins = [k for k in self.policy.settings("task-base")["from"] if k != "task"]
-        return self.tips([*origins, "task"], before_only=True)
+        found = self.tips([*origins, "task"], before_only=True)
+        return sorted({*found, *self.tips(["main"])}) if self.bootstrap else found
 
     # ------------------------------------------------------------------ I2
     def vouchers(self, branch: str, kind: Optional[str]) -> list[str]:

@@ -362,6 +362,8 @@ class _Push:
             origins = set(p.settings("task-base")["from"]) | {"task"}
             counted = sorted({sha for n, sha in self.branches.items() if n != name and self.kind(n) in origins})
             counted += [] if created else [old]
+            if not any(self.kind(n) == "main" for n in self.branches):  # a bootstrap (see task_rules)
+                counted += sorted(sha for n, sha in self.pushed.items() if self.kind(n) == "main")
         judged = r.rev_list(new, *[f"^{t}" for t in counted])
         if created:
             others = sorted({sha for n, sha in self.branches.items() if n != name})
@@ -411,6 +413,8 @@ class _Push:
         p, r = self.p, self.r
         origins = set(p.settings("task-base")["from"]) | {"task"}
         bases = sorted({sha for n, sha in self.branches.items() if n != name and self.kind(n) in origins})
+        if not any(self.kind(n) == "main" for n in self.branches):  # CONVENTION: a bootstrap's main holds
+            bases += sorted(sha for n, sha in self.pushed.items() if self.kind(n) == "main")  # the runs' history
         base_reach = r.reach_any(bases)
         # CONVENTION: the own commits this update lands (commits already on the branch before the
         # push were judged by the push that put them there)

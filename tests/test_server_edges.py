@@ -556,3 +556,22 @@ def test_hostile_task_configs_are_violations_not_crashes(seeded: tuple[World, Re
     found = {v[1] for v in violations(result) if v[0] == "task-config"}
     assert found == {sha[:7] for sha in shas}, result.out
     assert all(len(line) < 2000 for line in result.out.splitlines())
+
+
+def test_a_first_mirror_push_of_an_existing_project_is_accepted(tmp_path: Path) -> None:
+    """Moving a project under the hook: main, dev and task runs merged into main, all pushed at once
+    into an empty server (a bootstrap). The runs' history is main's: accepted, and judged."""
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "hooked").mkdir()
+    plain = World(tmp_path / "plain", hook=False)
+    repo = seed(plain)
+    run = "task-0.1.0-20261126-lr"
+    repo.branch(run, "main")
+    repo.commit("task: lr 1e-3", {f"tasks/{run}/config.yaml": config(), f"tasks/{run}/metrics.json": "{}\n"})
+    repo.checkout("main")
+    repo.merge(run, f"task: merge {run}")
+    hooked = World(tmp_path / "hooked")
+    repo.git("remote", "set-url", "origin", str(hooked.server))
+    result = push(repo, "main", "dev", run)
+    assert result.ok, result.out
+    assert hooked.server_sha(f"refs/heads/{run}") == repo.sha(run)
