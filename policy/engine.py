@@ -408,7 +408,20 @@ class Judge:
         found = [task_scope.check(c, f"refs/heads/{run}", run, self.policy) for run in runs]
         if all(found):
             for violations in found:
-                self.add(violations)
+                self.add(self._origins_first(violations))
+
+    def _origins_first(self, found: list[Violation]) -> list[Violation]:
+        """A run started from main's new tip, pushed with main: main's new commits are not yet the
+        run's origin (policy.judged, I1), so say the order that works."""
+        moved = self.ledger.origins_in_push()
+        if not found or not moved:
+            return found
+        first = " ".join(moved)
+        return [
+            v._replace(hint=f"if the commit came with {', '.join(moved)} in this same push, push those first, "
+                       f"`git push origin {first}`, then this branch; otherwise: {v.hint}")
+            for v in found
+        ]  # fmt: skip
 
     def _walk(self, u: RefUpdate, branch: str, kind: Optional[str]) -> list[tuple[str, ...]]:
         """Stream the commits landing on the branch through the per-commit rules; then judge its
@@ -459,7 +472,7 @@ class Judge:
         if on["task-type"] and len(c.parents) < 2 and commit_type(c.message) == self._task_type:
             self.add(task_type.check_paths(c, ref, c.changes, p))  # a merge: see _judge_merges
         if kind == "task" and on["task-scope"]:
-            self.add(task_scope.check(c, ref, branch, p))
+            self.add(self._origins_first(task_scope.check(c, ref, branch, p)))
         self._content(c, ref, branch, kind)
 
     def _content(self, c: Commit, ref: str, target: str, kind: Optional[str]) -> None:

@@ -110,6 +110,13 @@ class Ledger:
         found = self.tips([*origins, "task"], before_only=True)
         return sorted({*found, *self.tips(["main"])}) if self.bootstrap else found
 
+    def origins_in_push(self) -> list[str]:
+        """Branches of the runs' origin kinds (main, ...) that this push moves (not a bootstrap)."""
+        if self.bootstrap:
+            return []
+        origins = [k for k in self.policy.settings("task-base")["from"] if k != "task"]
+        return sorted(name for name in self.pushed if self.kind(name) in origins and name in self.state.branches)
+
     # ------------------------------------------------------------------ I2
     def vouchers(self, branch: str, kind: Optional[str]) -> list[str]:
         """Tips walked earlier in this push whose commits an update of `kind` may skip (I2)."""
