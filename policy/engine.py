@@ -62,7 +62,9 @@ class Facts(Protocol):
     def contained(self, candidate: str, tips: Sequence[str]) -> bool: ...
     def merge_tree(self, ours: str, theirs: str) -> tuple[Optional[str], bool]: ...
     def changed_lines(self, base: str, tip: str) -> Optional[int]: ...
-    def real_merge(self, ours: str, theirs: str) -> tuple[Optional[str], list[str]]: ...
+    def real_merges(
+        self, pairs: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[Optional[str], list[str]]]: ...
     def tree_diff(self, a: str, b: str) -> list[str]: ...
     def object_info(self, specs: Iterable[str]) -> dict[str, Optional[ObjectInfo]]: ...
     def read(self, specs: Iterable[str]) -> dict[str, Optional[bytes]]: ...
@@ -679,11 +681,15 @@ class Judge:
         if not self.real_merges:
             return
         ancestry = self.facts.ancestry((c.parents[1], c.parents[0]) for _, _, c in self.real_merges)
+        brings = [
+            (ref, branch, c) for ref, branch, c in self.real_merges if not ancestry[(c.parents[1], c.parents[0])]()
+        ]
         for ref, branch, c in self.real_merges:
             if ancestry[(c.parents[1], c.parents[0])]():
                 self.add(main_direct_commit.check_real_merge(c, ref, branch, brings_nothing=True, extra_paths=[]))
-                continue
-            tree, conflicted = self.facts.real_merge(c.parents[0], c.parents[1])
+        merged = self.facts.real_merges((c.parents[0], c.parents[1]) for _, _, c in brings)
+        for ref, branch, c in brings:
+            tree, conflicted = merged[(c.parents[0], c.parents[1])]
             if tree is None:  # unrelated histories: no merge git would make
                 self.add(
                     main_direct_commit.check_real_merge(
