@@ -202,7 +202,9 @@ try:
     # ci: one failure shrunk (a case is a repository: shrinking several would cost minutes)
     settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True, database=None,
                               suppress_health_check=_SLOW_OK, print_blob=True, report_multiple_bugs=False)  # fmt: skip
-    settings.register_profile("nightly", max_examples=3000, deadline=None, suppress_health_check=_SLOW_OK,
+    # nightly: POLICY_HYPOTHESIS_EXAMPLES cases (3,000 unless it says otherwise), new ones each run
+    nightly = int(os.environ.get("POLICY_HYPOTHESIS_EXAMPLES", "3000"))
+    settings.register_profile("nightly", max_examples=nightly, deadline=None, suppress_health_check=_SLOW_OK,
                               print_blob=True)  # fmt: skip
     settings.load_profile(os.environ.get("POLICY_HYPOTHESIS_PROFILE", "ci"))
 except ImportError:  # only the property tests need it

@@ -313,6 +313,8 @@ class _Push:
         p = self.p
         if not debug and sha in self.on_debug and sha not in self.on_nondebug:
             self.add("debug-leak", ref, sha, why="a commit only debug branches hold")
+            return  # CONVENTION: the debug branch's commit is refused as a whole, once
+
         for path, entry in self.r.changes(sha).items():
             if entry is None:
                 continue
