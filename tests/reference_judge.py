@@ -369,6 +369,8 @@ class _Push:
         judged = r.rev_list(new, *[f"^{t}" for t in counted])
         if created:
             others = sorted({sha for n, sha in self.branches.items() if n != name})
+            if kind == "task":  # CONVENTION: a new run's line is its own commits' (see `counted`)
+                others = counted
             line = r.rev_list("--first-parent", new, *[f"^{t}" for t in others])
         else:
             line = r.rev_list("--first-parent", new, f"^{old}")
