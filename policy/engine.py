@@ -450,7 +450,6 @@ class Judge:
             self._commit(commit, u.ref, branch, kind, strict and made_here)
             if made_here:
                 kept[commit.sha] = commit
-        self.walked[branch] = u.new
         missing = [entry[0] for entry in first_parent if entry[0] not in kept]
         for commit in self.facts.commits(missing, paths=self.paths):
             # on the first-parent line but already on another branch (e.g. a fast-forward of
@@ -865,22 +864,6 @@ def judge(
     return Judge(facts, policy, state, updates, merge_base=merge_base, maybe_pushed=maybe_pushed).run()
 
 
-def judge_merge(
-    facts: Facts,
-    policy: Policy,
-    state: RepoState,
-    source: str,
-    source_sha: str,
-    target: str,
-    target_sha: str,
-    *,
-    foreign: bool = False,
-) -> list[Violation]:
-    """Merging branch `source` into `target` (a pull request): every commit of the source that the
-    target lacks is judged as if pushed, then the merge edge itself."""
-    return merge_judge(facts, policy, state, source, source_sha, target, target_sha, foreign=foreign).out
-
-
 def merge_judge(
     facts: Facts,
     policy: Policy,
@@ -892,7 +875,9 @@ def merge_judge(
     *,
     foreign: bool = False,
 ) -> Judge:
-    """`judge_merge`, returning the Judge: its `out` and its `commits_judged` (policy check). With
+    """Merging branch `source` into `target` (a pull request): every commit of the source that the
+    target lacks is judged as if pushed, then the merge edge itself. Returns the Judge: its `out`
+    and its `commits_judged` (policy check). With
     `state.trusted_kinds` (CI), commits that branches of those kinds held are judged already (a
     release pull request of dev does not re-judge dev's own merges). `foreign`: the source is a
     fork's branch, never one of this repository's, whatever its name."""

@@ -1,6 +1,6 @@
 """The engine's verdicts, asked the way the server will ask them.
 
-Before a merge: `judge_merge`, the pull-request verdict (every commit the source brings).
+Before a merge: `merge_judge`, the pull-request verdict (every commit the source brings).
 After a plan: `judge` on the refs the user is about to push, from the refs the server has now
 (its remote-tracking refs), so a command is done only when its push would be accepted.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from policy.engine import RepoState, judge, judge_merge
+from policy.engine import RepoState, judge, merge_judge
 from policy.gitio import decode
 from policy.model import ZERO, RefUpdate, Violation, branch_name, tag_name
 from policy.workflow.workspace import Workspace
@@ -17,7 +17,7 @@ from policy.workflow.workspace import Workspace
 
 def merge_verdict(ws: Workspace, source: str, source_sha: str, target: str, target_sha: str) -> list[Violation]:
     """What the server says about merging `source` into `target`, asked before touching anything."""
-    return judge_merge(ws.git, ws.policy, ws.state(), source, source_sha, target, target_sha)
+    return merge_judge(ws.git, ws.policy, ws.state(), source, source_sha, target, target_sha).out
 
 
 def server_value(state: RepoState, ref: str) -> str:
