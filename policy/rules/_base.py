@@ -9,6 +9,11 @@ def violation(rule: str, message: str, hint: str, *, ref: str = "", commit: str 
     return Violation(rule, ref, commit, path, message, hint)
 
 
+def made(sha: str) -> str:
+    """The commit's sha, or "" for what is only staged (the all-zero sha of a pre-commit check)."""
+    return sha if sha.strip("0") else ""
+
+
 def kinds_text(kinds: list[str]) -> str:
     return ", ".join(kinds) if kinds else "nothing"
 

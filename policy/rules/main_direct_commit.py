@@ -6,7 +6,7 @@ from __future__ import annotations
 from policy.commitmsg import squash_record
 from policy.config import Policy
 from policy.model import Commit, Violation
-from policy.rules._base import q, violation
+from policy.rules._base import made, q, violation
 
 ID = "main-direct-commit"
 
@@ -30,7 +30,7 @@ def check(commit: Commit, ref: str, main: str, policy: Policy) -> list[Violation
         violation(
             ID,
             f"commit was made directly on {main}",
-            fix(commit.sha.strip("0"), main, policy),
+            fix(made(commit.sha), main, policy),
             ref=ref,
             commit=commit.sha,
         )

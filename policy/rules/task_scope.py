@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from policy.config import Policy
 from policy.model import Commit, Violation
-from policy.rules._base import q, rewrite, run_folder, violation
+from policy.rules._base import made, q, rewrite, run_folder, violation
 
 ID = "task-scope"
 
@@ -14,7 +14,7 @@ def check(commit: Commit, ref: str, branch: str, policy: Policy) -> list[Violati
     outside = [change.path for change in commit.changes if not change.path.startswith(folder)]
     if not outside:
         return []
-    hint = fix(outside, commit.sha.strip("0"), folder, policy)
+    hint = fix(outside, made(commit.sha), folder, policy)
     return [
         violation(
             ID, f"task branch {branch} changes a path outside {folder}", hint, ref=ref, commit=commit.sha, path=path
