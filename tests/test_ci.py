@@ -43,7 +43,7 @@ def _ci_snippets() -> tuple[dict, dict]:
 
 
 GITHUB, GITLAB = _ci_snippets()
-PIP = "pip install branch-policy && "
+PIP = 'pip install "git+https://github.com/your-org/branch-policy@main" && '
 
 
 def _github_command() -> str:
