@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from typing import NamedTuple, Optional
 
 from policy.config import POLICY_FILE, Policy, parse_policy_bytes
+from policy.errors import BranchPolicyError
 from policy.gitio import CatFile, Git
 from policy.model import ZERO
 
 
-class UsageError(Exception):
+class UsageError(BranchPolicyError):
     """The check cannot know what to judge (exit 2)."""
 
 

@@ -87,7 +87,13 @@ def _app() -> Any:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
+    from policy.errors import guarded
+
     args = sys.argv[1:] if argv is None else argv
+    return guarded(lambda: _main(args))
+
+
+def _main(args: list[str]) -> int:
     if args[:1] == ["hook"] and not {"-h", "--help"} & set(args[1:]):
         from policy.commands.hook import dispatch
 

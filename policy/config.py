@@ -10,6 +10,7 @@ import fnmatch
 import re
 from typing import Any, Callable, NamedTuple, Optional
 
+from policy.errors import BranchPolicyError
 from policy.naming import SEMVER_RE, compile_template, literal_ends, parse_semver
 from policy.patterns import Pattern, PatternError, compile_user
 
@@ -146,7 +147,7 @@ DEFAULTS: dict[str, Any] = {
 VALUE_TYPES = ("semver", "bool", "int", "number", "str", "null-or-str", "null", "list", "mapping", "any")
 
 
-class PolicyError(Exception):
+class PolicyError(BranchPolicyError):
     """The policy file is malformed: exit 2 with file, line and key (never a silent allow).
 
     Keys and values in the message come from the file (from a commit, on the server), so its

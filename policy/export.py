@@ -17,6 +17,7 @@ import re
 from typing import Any, NamedTuple, Optional
 
 from policy.config import Policy
+from policy.errors import BranchPolicyError
 
 CHECK_NAME = "branch-policy"  # the job of the README's workflow: the name its status check reports
 # GitHub's built-in repository roles as bypass actors (actor_type RepositoryRole)
@@ -26,7 +27,7 @@ GITLAB_MAX_PATTERN = 511  # characters, GitLab's limit for a push-rule regex
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
-class ExportError(Exception):
+class ExportError(BranchPolicyError):
     """The policy cannot be written as the platform's rules (one line, exit 2)."""
 
 

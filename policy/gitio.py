@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import IO, Callable, Generic, NamedTuple, Optional, TypeVar
 
+from policy.errors import BranchPolicyError
 from policy.model import ZERO, Change, Commit, ObjectInfo
 
 try:
@@ -45,7 +46,7 @@ K = TypeVar("K")
 R = TypeVar("R")
 
 
-class GitError(Exception):
+class GitError(BranchPolicyError):
     """git failed in a way we cannot judge past (a missing object, a broken repository)."""
 
 

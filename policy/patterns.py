@@ -8,13 +8,15 @@ from typing import Any
 
 import re2
 
+from policy.errors import BranchPolicyError
+
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False  # the error is ours to word, on one line; RE2 would also log to stderr
 
 Pattern = Any  # re2._Regexp: match(), fullmatch(), search(), groupdict() on its matches
 
 
-class PatternError(ValueError):
+class PatternError(BranchPolicyError, ValueError):
     """A pattern RE2 does not accept (its message says why)."""
 
 

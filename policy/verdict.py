@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Optional
 
 from policy.engine import RepoState
+from policy.errors import BranchPolicyError
 from policy.gitio import Git, RefInfo
 from policy.model import ZERO
 
@@ -68,7 +69,7 @@ def as_before(state: RepoState, ref: str, old: str) -> RepoState:
     return RepoState(branches, tags)
 
 
-class OverBudget(Exception):
+class OverBudget(BranchPolicyError):
     """The judgement took longer than the policy's `time_budget_s`."""
 
 

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, BinaryIO, Callable, Optional, TextIO
 
+from policy.errors import BranchPolicyError
 from policy.model import RefUpdate
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def gitlab_prefix() -> str:
     return "GL-HOOK-ERR: " if os.environ.get("GL_ID") or os.environ.get("GL_PROTOCOL") else ""
 
 
-class BadInput(Exception):
+class BadInput(BranchPolicyError):
     """What git wrote on the hook's stdin is not '<old> <new> <ref>' lines."""
 
 

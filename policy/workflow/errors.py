@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from policy.errors import CANNOT_JUDGE, REFUSED, BranchPolicyError
 from policy.model import Violation
 
-USAGE = 2  # the user can fix the input or the repository state and run the command again
-REFUSED = 1  # the policy (the same engine as the server) would refuse the result
+USAGE = CANNOT_JUDGE  # the user can fix the input or the repository state and run the command again
 
 
-class WorkflowError(Exception):
+class WorkflowError(BranchPolicyError):
     """A one-line, fixable problem: a dirty work tree, a bad slug, a branch that exists, ..."""
 
     code = USAGE
 
 
-class PolicyRefusal(Exception):
+class PolicyRefusal(BranchPolicyError):
     """The engine found violations; they are printed in the report format (rule id, fix hint)."""
 
     code = REFUSED

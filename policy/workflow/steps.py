@@ -9,10 +9,11 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Protocol
 
+from policy.errors import BranchPolicyError
 from policy.gitio import decode
 
 
-class StepFailed(Exception):
+class StepFailed(BranchPolicyError):
     """A step did not succeed; `output` is what git (or the check) said."""
 
     def __init__(self, shown: str, output: str) -> None:
