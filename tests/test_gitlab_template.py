@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from doc_blocks import yaml_blocks
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "templates" / "branch-policy.gitlab-ci.yml"
@@ -26,20 +27,13 @@ def check_jsonschema(*files: Path) -> subprocess.CompletedProcess[str]:
 
 def gitlab_snippets() -> list[tuple[str, str]]:
     """(where, text) of each ```yaml block that is GitLab CI: an `include:`, or jobs with a `script:`."""
-    found = []
-    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]:
-        if not doc.is_file():
-            continue
-        text = doc.read_text()
-        for m in re.finditer(r"^```ya?ml\n(.*?)^```", text, re.S | re.M):
-            data = yaml.safe_load(m.group(1))
-            if (
-                isinstance(data, dict)
-                and "jobs" not in data
-                and ("include" in data or any(isinstance(v, dict) and "script" in v for v in data.values()))
-            ):
-                found.append((f"{doc.relative_to(ROOT)}:{text[: m.start()].count(chr(10)) + 2}", m.group(1)))
-    return found
+    return [
+        (where, text)
+        for where, text, data in yaml_blocks()
+        if isinstance(data, dict)
+        and "jobs" not in data
+        and ("include" in data or any(isinstance(v, dict) and "script" in v for v in data.values()))
+    ]
 
 
 def test_template_passes_gitlabs_ci_schema() -> None:

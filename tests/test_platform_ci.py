@@ -24,6 +24,7 @@ from typing import NamedTuple
 import pytest
 import yaml
 from conftest import ZERO, Repo, World, policy_cmd, seed
+from doc_blocks import yaml_blocks
 
 ROOT = Path(__file__).resolve().parent.parent
 # pip's cache and user configuration, read before the tests replace HOME
@@ -258,17 +259,7 @@ def actionlint() -> str:
 
 def workflow_blocks() -> list[tuple[str, str]]:
     """(where, text) of every ```yaml block of the README and docs/ that is a GitHub workflow."""
-    blocks = []
-    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]:
-        if not doc.is_file():
-            continue
-        text = doc.read_text()
-        for m in re.finditer(r"^```ya?ml\n(.*?)^```", text, re.S | re.M):
-            data = yaml.safe_load(m.group(1))
-            if isinstance(data, dict) and "jobs" in data:
-                line = text[: m.start()].count("\n") + 2
-                blocks.append((f"{doc.relative_to(ROOT)}:{line}", m.group(1)))
-    return blocks
+    return [(where, text) for where, text, data in yaml_blocks() if isinstance(data, dict) and "jobs" in data]
 
 
 def lint(tmp_path: Path, workflows: dict[str, str]) -> subprocess.CompletedProcess[str]:
