@@ -23,7 +23,7 @@ from policy.commitmsg import (
 )
 from policy.config import Policy
 from policy.model import Commit, Violation
-from policy.rules._base import violation
+from policy.rules._base import q, violation
 
 ID = "commit-message"
 
@@ -211,7 +211,7 @@ def hint(is_merge: bool, strict: bool, policy: Policy, written: bool = True, bra
     """`written`: the commit exists (the server, a CI range) rather than being made (commit-msg)."""
     types = policy.settings(ID)["types"]
     if is_merge and strict:
-        return f"merges onto {branch} need a conventional message too: git merge --no-ff <branch> -m '{types[0]}: ...'"
+        return f"merges onto {branch} need a conventional message too: git merge --no-ff BRANCH -m '{types[0]}: ...'"
     how = " (git commit --amend, or git rebase -i for older commits)" if written else ""
     return f"write it as '<{'|'.join(types)}>(scope): description', e.g. 'feat(model): add attention'{how}"
 
@@ -225,10 +225,70 @@ def hint_for(message: str, is_merge: bool, strict: bool, policy: Policy, written
     return hint(is_merge, strict, policy, written, branch)
 
 
+_MERGED = (
+    re.compile(r"\AMerge (?:remote-tracking )?branch '(?:[^'/]+/)?([^']+)'"),
+    re.compile(r"\AMerge pull request #\d+ from [^/\s]+/(\S+)"),
+    re.compile(r"\AMerge branch (\S+)"),
+)
+
+
+def merged_name(subject: str) -> Optional[str]:
+    """The branch a merge message names (git's, GitHub's or GitLab's words), or None."""
+    for pattern in _MERGED:
+        found = pattern.match(subject)
+        if found:
+            return found.group(1).strip("'")
+    return None
+
+
+def _pick(wanted: str, types: list[str]) -> str:
+    return wanted if wanted in types else types[0]
+
+
+def reword(commit: Commit, branch: str, strict: bool, policy: Policy) -> Optional[str]:
+    """The commands that give an existing commit a message the rule takes, or None when no message
+    can be proposed (a required scope, a message the shell would need escapes for)."""
+    settings = policy.settings(ID)
+    if settings["scope_required"] or not commit.parents:
+        return None
+    types = settings["types"]
+    subject = subject_line(commit.message)
+    limit = settings["max_subject_length"]
+    if commit.is_merge:
+        if len(commit.parents) != 2:
+            return None
+        name = merged_name(subject)
+        kind = policy.kind_of(name) if name else None
+        kind_type = {"task": "task", "hotfix": "fix"}.get(kind or "", "feat")
+        message = f"{_pick(kind_type, types)}: merge {name or commit.parents[1][:7]}"[:limit]
+        if re.search(r"[^\w .:()/+-]", message):
+            return None
+        return (
+            f"merges onto {branch} need a conventional message too: merge again with one, "
+            f"`git reset -q --hard {commit.parents[0][:12]} && git merge --no-ff -q {commit.parents[1][:12]} "
+            f"-m {q(message)}`"
+        )
+    reading = read_subject(subject, settings) if subject else None
+    if reading is not None and reading.suggestion:
+        message = reading.suggestion
+    else:
+        message = f"{_pick('chore', types)}: {subject or 'describe the change'}"
+    message = message[:limit].rstrip()
+    if re.search(r"['\"`$\\|&]", message) or problems(message, False, strict, policy):
+        return None
+    c = commit.sha[:12]
+    return (
+        f"reword it (the commits after it are kept), `GIT_SEQUENCE_EDITOR=\"sed -i.bak 's/^pick {c}/reword {c}/'\" "
+        f"GIT_EDITOR=\"sed -i.bak '1s|.*|{message}|'\" git -c core.abbrev=12 rebase -q -i -r {c}^`"
+    )
+
+
 def check(commit: Commit, ref: str, strict: bool, policy: Policy) -> list[Violation]:
     found = problems(commit.message, commit.is_merge, strict, policy)
     if not found:
         return []
     branch = ref[len("refs/heads/") :] if ref.startswith("refs/heads/") else ref
     tip = hint_for(commit.message, commit.is_merge, strict, policy, True, branch)
+    if not (strict and is_autosquash(subject_line(commit.message))):
+        tip = reword(commit, branch, strict, policy) or tip
     return [violation(ID, "; ".join(found), tip, ref=ref, commit=commit.sha)]

@@ -26,9 +26,9 @@ def check(u: RefUpdate, policy: Policy) -> Optional[Violation]:
     return violation(
         ID,
         f"{u.ref} is outside refs/heads/ and refs/tags/, and the policy allows no such namespace",
-        "push branches and tags only (git push origin <branch>; git push --mirror also sends refs like "
-        "this one); if the server really needs it, an admin adds its prefix to "
-        "rules.ref-namespace.allow in main's .branch-policy.yaml",
+        f"leave {u.ref} in your clone and push your branch alone, `git push origin HEAD` (other branches "
+        "and tags by name: git push --mirror sends refs like this one too); a namespace the server needs "
+        "is allowed by an admin in rules.ref-namespace.allow of main's .branch-policy.yaml",
         ref=u.ref,
         commit=u.new,
     )
