@@ -562,3 +562,15 @@ def test_notes_pushed(seeded: tuple[World, Repo]) -> None:
     follow(repo, result.out, "ref-namespace")
     assert world.server_sha("refs/heads/dev") == repo.sha("dev")
     assert world.server_sha("refs/notes/commits") is None
+
+
+@case("hotfix-size")
+def test_hotfix_too_big_at_push(seeded: tuple[World, Repo]) -> None:
+    world, repo = seeded
+    repo.branch("hotfix-loader", "main")
+    repo.commit("fix(data): loader rewrite", {"src/loader.py": "".join(f"x{i} = {i}\n" for i in range(80))})
+    result = repo.push("hotfix-loader")
+    assert not result.ok
+    follow(repo, result.out, "hotfix-size")
+    accepted(repo.push("HEAD"))
+    assert repo.git("branch", "--show-current") == "feature-loader" and world.server_sha("refs/heads/feature-loader")

@@ -11,7 +11,7 @@ from typing import Optional
 
 from policy.config import Policy
 from policy.model import RefUpdate, Violation
-from policy.rules._base import violation
+from policy.rules._base import q, violation
 
 ID = "ref-namespace"
 
@@ -42,8 +42,8 @@ def check_target(u: RefUpdate, object_type: Optional[str]) -> Optional[Violation
     return violation(
         ID,
         f"{u.ref} points at {what}, not at a commit",
-        f"tag commits only: git push origin :{u.ref} is not needed (nothing was stored); "
-        f"git tag -d {u.ref.rsplit('/', 1)[-1]} and tag a commit instead",
+        f"nothing was stored: tag a commit instead, `git tag -d {q(u.ref.rsplit('/', 1)[-1])}`, then "
+        "git tag -a NAME COMMIT",
         ref=u.ref,
         commit=u.new,
     )
