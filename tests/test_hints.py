@@ -574,3 +574,24 @@ def test_hotfix_too_big_at_push(seeded: tuple[World, Repo]) -> None:
     follow(repo, result.out, "hotfix-size")
     accepted(repo.push("HEAD"))
     assert repo.git("branch", "--show-current") == "feature-loader" and world.server_sha("refs/heads/feature-loader")
+
+
+@case("merge-source")
+def test_branch_started_from_a_main_with_an_unpushed_merge(seeded: tuple[World, Repo]) -> None:
+    """A task run merged into main locally, then a hotfix started from that main: the hotfix push
+    carries main's merge as its own; pushing main with it is the fix."""
+    world, repo = seeded
+    repo.checkout("main")
+    assert repo.policy("task", "start", "lr", env=ENV).ok
+    run_branch = repo.git("branch", "--show-current")
+    repo.commit("task: results", {f"tasks/{run_branch}/r.txt": "0.9\n"})
+    repo.checkout("main")
+    repo.merge(run_branch, "task: lr reaches 0.9")
+    repo.branch("hotfix-eps")
+    repo.commit("fix(model): eps", {"src/model.py": "class Model:\n    eps = 1e-6\n"})
+    result = repo.push("hotfix-eps", run_branch)
+    assert not result.ok
+    assert "undo the merge" not in result.out
+    follow(repo, result.out, "merge-source")
+    assert world.server_sha("refs/heads/main") == repo.sha("main")
+    assert world.server_sha("refs/heads/hotfix-eps") == repo.sha("hotfix-eps")

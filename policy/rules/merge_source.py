@@ -37,6 +37,9 @@ def fix(
     undo = "git merge --abort" if not merge else f"git reset -q --hard {merge[:12]}^"
     name = source_desc.split(", ")[0].split(" (")[0]
     kind = policy.kind_of(name) if policy is not None else None
+    via_main = _made_on_main(merge, name, kind, target, policy) if made else None
+    if via_main:
+        return via_main
     if policy is None or kind is None:
         if not accepted:
             return f"{target} accepts no merges: rebase onto it, or start a new branch"
@@ -58,4 +61,23 @@ def fix(
         f"`{undo + ' && ' if made else ''}git checkout -q {hop} && policy merge {q(name)} && "
         f"git checkout -q {target} && policy merge {hop}`, and push them together, "
         f"`git push -q origin {q(name)} {hop} {target}`"
+    )
+
+
+def _made_on_main(merge: str, name: str, kind: Optional[str], target: str, policy: Optional[Policy]) -> str:
+    """A branch started from a main that holds an unpushed merge carries that merge as its own: when
+    main takes the source and the target takes main, pushing main with it is the fix."""
+    if not merge or policy is None or not policy.has_kind("main") or "{" in policy.pattern("main"):
+        return ""
+    main = policy.pattern("main")
+    target_kind = policy.kind_of(target)
+    if target == main or target_kind is None or "main" not in policy.accepts(target_kind):
+        return ""
+    if kind is not None and kind not in policy.accepts("main"):
+        return ""
+    push = f"git push -q origin {q(name) + ' ' if kind else ''}{main} {q(target)}"
+    return (
+        f"{main} takes that merge, {target} only through {main}: if it was made on {main} before {target} "
+        f"started from there, push {main} with it, `git merge-base --is-ancestor {merge[:12]} {main} && {push}` "
+        f"(otherwise drop the merge from {target})"
     )
