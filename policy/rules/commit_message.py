@@ -222,6 +222,10 @@ def hint_for(message: str, is_merge: bool, strict: bool, policy: Policy, written
         if written:
             return f"fold it into the commit it fixes before pushing: git rebase -i --autosquash origin/{branch}"
         return f"make it on your own branch and fold it there before merging: git rebase -i --autosquash {branch}"
+    if not written:
+        better = proposal(message, is_merge, strict, policy)
+        if better is not None:
+            return f"commit it again with a message the rule takes, `git commit -q -m {q(better)}`"
     return hint(is_merge, strict, policy, written, branch)
 
 
@@ -245,37 +249,49 @@ def _pick(wanted: str, types: list[str]) -> str:
     return wanted if wanted in types else types[0]
 
 
-def reword(commit: Commit, branch: str, strict: bool, policy: Policy) -> Optional[str]:
-    """The commands that give an existing commit a message the rule takes, or None when no message
-    can be proposed (a required scope, a message the shell would need escapes for)."""
+def proposal(message: str, is_merge: bool, strict: bool, policy: Policy, merged: str = "") -> Optional[str]:
+    """A message the rule takes for this one: the corrected line of a mechanical slip, `chore: ...`
+    around a subject with no type, `<type>: merge <branch>` for a merge (`merged`: its second parent,
+    named when the message does not say). None when none can be proposed safely (a required scope,
+    characters a shell word or sed would need escapes for)."""
     settings = policy.settings(ID)
-    if settings["scope_required"] or not commit.parents:
+    if settings["scope_required"]:
         return None
     types = settings["types"]
-    subject = subject_line(commit.message)
+    subject = subject_line(message)
     limit = settings["max_subject_length"]
-    if commit.is_merge:
-        if len(commit.parents) != 2:
-            return None
+    if is_merge:
         name = merged_name(subject)
         kind = policy.kind_of(name) if name else None
         kind_type = {"task": "task", "hotfix": "fix"}.get(kind or "", "feat")
-        message = f"{_pick(kind_type, types)}: merge {name or commit.parents[1][:7]}"[:limit]
-        if re.search(r"[^\w .:()/+-]", message):
-            return None
+        text = f"{_pick(kind_type, types)}: merge {name or merged[:7] or 'a branch'}"
+    else:
+        reading = read_subject(subject, settings) if subject else None
+        if reading is not None and reading.suggestion:
+            text = reading.suggestion
+        else:
+            text = f"{_pick('chore', types)}: {subject or 'describe the change'}"
+    text = text[:limit].rstrip()
+    if re.search(r"['\"`$\\|&]", text) or problems(text, False, strict, policy):
+        return None
+    return text
+
+
+def reword(commit: Commit, branch: str, strict: bool, policy: Policy) -> Optional[str]:
+    """The commands that give an existing commit a message the rule takes, or None."""
+    if not commit.parents:
+        return None
+    merged = commit.parents[1] if len(commit.parents) == 2 else ""
+    if commit.is_merge and not merged:
+        return None
+    message = proposal(commit.message, commit.is_merge, strict, policy, merged)
+    if message is None:
+        return None
+    if commit.is_merge:
         return (
             f"merges onto {branch} need a conventional message too: merge again with one, "
-            f"`git reset -q --hard {commit.parents[0][:12]} && git merge --no-ff -q {commit.parents[1][:12]} "
-            f"-m {q(message)}`"
+            f"`git reset -q --hard {commit.parents[0][:12]} && git merge --no-ff -q {merged[:12]} -m {q(message)}`"
         )
-    reading = read_subject(subject, settings) if subject else None
-    if reading is not None and reading.suggestion:
-        message = reading.suggestion
-    else:
-        message = f"{_pick('chore', types)}: {subject or 'describe the change'}"
-    message = message[:limit].rstrip()
-    if re.search(r"['\"`$\\|&]", message) or problems(message, False, strict, policy):
-        return None
     c = commit.sha[:12]
     return (
         f"reword it (the commits after it are kept), `GIT_SEQUENCE_EDITOR=\"sed -i.bak 's/^pick {c}/reword {c}/'\" "

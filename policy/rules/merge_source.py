@@ -59,8 +59,8 @@ def fix(
     return (
         f"{target} never takes {kind} branches; they reach it through {hop}: {first}, then {hop} into {target}, "
         f"`{undo + ' && ' if made else ''}git checkout -q {hop} && policy merge {q(name)} && "
-        f"git checkout -q {target} && policy merge {hop}`, and push them together, "
-        f"`git push -q origin {q(name)} {hop} {target}`"
+        f"git checkout -q {target} && policy merge {hop}`, and push them source first, "
+        f"`{pushes(name, hop, target)}`"
     )
 
 
@@ -75,9 +75,15 @@ def _made_on_main(merge: str, name: str, kind: Optional[str], target: str, polic
         return ""
     if kind is not None and kind not in policy.accepts("main"):
         return ""
-    push = f"git push -q origin {q(name) + ' ' if kind else ''}{main} {q(target)}"
+    push = pushes(*([name] if kind else []), main, target)
     return (
         f"{main} takes that merge, {target} only through {main}: if it was made on {main} before {target} "
         f"started from there, push {main} with it, `git merge-base --is-ancestor {merge[:12]} {main} && {push}` "
         f"(otherwise drop the merge from {target})"
     )
+
+
+def pushes(*branches: str) -> str:
+    """One push per branch, sources first: each push's merges are proven by the branches pushed
+    before it, also where a pre-push hook sees one ref of a push (pre-commit's)."""
+    return " && ".join(f"git push -q origin {q(b)}" for b in branches)

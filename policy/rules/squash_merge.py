@@ -39,7 +39,8 @@ def check(
         fail.append(
             (
                 f"squash names commit {record.commit[:7]}, which this repository does not have",
-                f"push {record.branch} with {target}, `git push origin {q(record.branch)} {target}`",
+                f"push {record.branch}, then {target}, "
+                f"`git push -q origin {q(record.branch)} && git push -q origin {target}`",
             )
         )
     elif not on_branch:
@@ -47,7 +48,7 @@ def check(
             (
                 f"squash names {record.commit[:7]} on {record.branch}, but {record.branch} does not contain it",
                 f"push {record.branch} as the squash saw it, with {target}: "
-                f"`git push origin {q(record.branch)} {target}`",
+                f"`git push -q origin {q(record.branch)} && git push -q origin {target}`",
             )
         )
     elif not clean:
