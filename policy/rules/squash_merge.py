@@ -47,7 +47,7 @@ def check(
         fail.append(
             (
                 f"squash names {record.commit[:7]} on {record.branch}, but {record.branch} does not contain it",
-                f"push {record.branch} as the squash saw it, with {target}: "
+                f"push {record.branch} as the squash saw it, then {target}, "
                 f"`git push -q origin {q(record.branch)} && git push -q origin {target}`",
             )
         )
