@@ -152,7 +152,8 @@ def _hint(path: str, commit: str) -> str:
     ignore = f"{folder}/.gitignore" if folder else ".gitignore"
     track = f"git rm -q --cached {q(path)} && dvc add -q {q(path)} && git add {q(path + '.dvc')} {q(ignore)}"
     also = (
-        " (DVC set up once on dev or main with dvc init; without DVC, keep the file out of git with a line "
+        " (DVC set up once with dvc init, on a branch that takes code; without DVC, keep the file out of git "
+        "with a line "
         f"in {ignore} instead)"
     )
     if not commit:
