@@ -595,3 +595,21 @@ def test_branch_started_from_a_main_with_an_unpushed_merge(seeded: tuple[World, 
     follow(repo, result.out, "merge-source")
     assert world.server_sha("refs/heads/main") == repo.sha("main")
     assert world.server_sha("refs/heads/hotfix-eps") == repo.sha("hotfix-eps")
+
+
+def test_hints_read_the_policy_and_never_assume_dev() -> None:
+    """Under the main-only policy (`dev: null`) no hint sends work to dev."""
+    from policy.config import parse_policy_text
+    from policy.rules import hotfix_size, main_direct_commit, task_scope
+
+    main_only = parse_policy_text("version: 1\nbranches:\n  dev: null\n", "main-only")
+    texts = [
+        task_scope.fix(["src/model.py"], "", "tasks/task-0.1.0-20261101-1200-x/", main_only),
+        hotfix_size.bigger("hotfix-nan", "", main_only),
+        hotfix_size.bigger("hotfix-nan", "1" * 40, main_only),
+        main_direct_commit.fix("", "main", main_only),
+        main_direct_commit.fix("2" * 40, "main", main_only),
+    ]
+    for text in texts:
+        assert not re.search(r"\bdev\b", text), text
+    assert "a feature branch or a hotfix branch" in texts[0]
