@@ -272,7 +272,7 @@ def proposal(message: str, is_merge: bool, strict: bool, policy: Policy, merged:
         else:
             text = f"{_pick('chore', types)}: {subject or 'describe the change'}"
     text = text[:limit].rstrip()
-    if re.search(r"['\"`$\\|&]", text) or problems(text, False, strict, policy):
+    if not shell_safe(text) or problems(text, False, strict, policy):
         return None
     return text
 
@@ -292,10 +292,21 @@ def reword(commit: Commit, branch: str, strict: bool, policy: Policy) -> Optiona
             f"merges onto {branch} need a conventional message too: merge again with one, "
             f"`git reset -q --hard {commit.parents[0][:12]} && git merge --no-ff -q {merged[:12]} -m {q(message)}`"
         )
-    c = commit.sha[:12]
+    return f"reword it (the commits after it are kept), `{rebase_reword(commit.sha, message)}`"
+
+
+def shell_safe(message: str) -> bool:
+    """A subject that a single-quoted shell word and a sed replacement take as it is."""
+    return not re.search(r"['\"`$\\|&\n]", message)
+
+
+def rebase_reword(sha: str, message: str) -> str:
+    """Give commit `sha` the subject `message` (shell_safe), keeping its body and the commits after it
+    (merges included): an interactive rebase whose editors are sed."""
+    c = sha[:12]
     return (
-        f"reword it (the commits after it are kept), `GIT_SEQUENCE_EDITOR=\"sed -i.bak 's/^pick {c}/reword {c}/'\" "
-        f"GIT_EDITOR=\"sed -i.bak '1s|.*|{message}|'\" git -c core.abbrev=12 rebase -q -i -r {c}^`"
+        f"GIT_SEQUENCE_EDITOR=\"sed -i.bak 's/^pick {c}/reword {c}/'\" "
+        f"GIT_EDITOR=\"sed -i.bak '1s|.*|{message}|'\" git -c core.abbrev=12 rebase -q -i -r {c}^"
     )
 
 
