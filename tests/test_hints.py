@@ -613,3 +613,42 @@ def test_hints_read_the_policy_and_never_assume_dev() -> None:
     for text in texts:
         assert not re.search(r"\bdev\b", text), text
     assert "a feature branch or a hotfix branch" in texts[0]
+
+
+@case("debug-leak")
+def test_commit_time_debug_folder_on_dev(seeded: tuple[World, Repo]) -> None:
+    _, repo = seeded
+    install_client(repo)
+    (repo.path / "tasks/debug-0.1.0-20261101-1200-smoke").mkdir(parents=True)
+    (repo.path / "tasks/debug-0.1.0-20261101-1200-smoke/log.txt").write_text("nan\n")
+    (repo.path / "src/model.py").write_text("class Model:\n    eps = 1e-8\n")
+    repo.git("add", "-A")
+    result = commit_refused(repo, "fix(model): epsilon")
+    follow(repo, result.out, "debug-leak")
+    assert run(["git", "commit", "-q", "-m", "fix(model): epsilon"], repo.path, env=ENV).ok
+    accepted(repo.push("dev"))
+    assert "tasks/debug-" not in repo.git("ls-tree", "-r", "--name-only", "dev")
+
+
+@case("branch-name")
+def test_commit_time_branch_name(seeded: tuple[World, Repo]) -> None:
+    _, repo = seeded
+    install_client(repo)
+    repo.branch("loader", "dev")
+    (repo.path / "src/loader.py").write_text("x = 1\n")
+    repo.git("add", "-A")
+    result = commit_refused(repo, "feat(data): loader")
+    follow(repo, result.out, "branch-name")
+    assert run(["git", "commit", "-q", "-m", "feat(data): loader"], repo.path, env=ENV).ok
+    accepted(repo.push("HEAD"))
+
+
+@case("task-type")
+def test_commit_time_task_type_outside_tasks(seeded: tuple[World, Repo]) -> None:
+    _, repo = seeded
+    install_client(repo)
+    (repo.path / "src/model.py").write_text("class Model:\n    eps = 3\n")
+    repo.git("add", "-A")
+    result = commit_refused(repo, "task: tune the model")
+    follow(repo, result.out, "task-type")
+    accepted(repo.push("dev"))
