@@ -73,9 +73,9 @@ def _made_on_main(merge: str, name: str, kind: Optional[str], target: str, polic
     target_kind = policy.kind_of(target)
     if target == main or target_kind is None or "main" not in policy.accepts(target_kind):
         return ""
-    if kind is not None and kind not in policy.accepts("main"):
-        return ""
-    push = pushes(*([name] if kind else []), main, target)
+    if kind is None or kind not in policy.accepts("main") or kind in policy.accepts(target_kind):
+        return ""  # a source the server cannot place is pushed first: the generic hint says so
+    push = pushes(name, main, target)
     return (
         f"{main} takes that merge, {target} only through {main}: if it was made on {main} before {target} "
         f"started from there, push {main} with it, `git merge-base --is-ancestor {merge[:12]} {main} && {push}` "
