@@ -29,7 +29,11 @@ COMMANDS = {
         "doctor",
         "Check a server's or a clone's set-up (hooks, interpreter, policy, git) and say what to fix.",
     ),
-    "init": ("policy.commands.rules", "init", "Write .branch-policy.yaml with the defaults, commented."),
+    "init": (
+        "policy.commands.rules",
+        "init",
+        "Write .branch-policy.yaml (and on main tasks/main/config.yaml) with the defaults.",
+    ),
     "rules": ("policy.commands.rules", "rules", "List the rules, their ids and current settings."),
     "task": ("policy.commands.workflow", "task", "Task runs: policy task start SLUG / policy task finish [BRANCH]."),
     "debug": ("policy.commands.workflow", "debug", "Debug runs: policy debug start SLUG (never merged)."),

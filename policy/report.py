@@ -70,7 +70,8 @@ _BRINGS = "merge brings "
 def mistakes(violations: Sequence[Violation]) -> list[Violation]:
     """One line per mistake, for people: the paths one commit changes against the same rule share a
     line; a merge that brings debug work is one debug-leak (not one per file, plus a merge-source for
-    a source the server cannot see); task-scope's fix also fixes task-type on the same commit.
+    a source the server cannot see); task-scope's fix also fixes task-type on the same commit, and
+    unsafe-path's fix whatever else the same path broke.
     `--format json` keeps every violation."""
     debug_commits = {v.commit[:7] for v in violations if v.rule == "debug-leak" and v.path}
     merges: dict[str, Violation] = {}
@@ -81,11 +82,15 @@ def mistakes(violations: Sequence[Violation]) -> list[Violation]:
     # debug commits that reach a ref by another route (a fast-forward, a new branch) are one line too
     routes = {v.ref for v in violations if v.rule == "debug-leak" and not v.path and v.ref not in merges}
     scoped = {(v.ref, v.commit) for v in violations if v.rule == "task-scope"}
+    # a path git will not check out: rebuilding the commit without it fixes what else it broke
+    unsafe = {(v.ref, v.commit, v.path) for v in violations if v.rule == "unsafe-path"}
     out: list[Violation] = []
     index: dict[tuple[str, str, str, str], int] = {}
     extra: dict[int, list[str]] = {}
     for v in violations:
         if v.rule == "task-type" and v.path and (v.ref, v.commit) in scoped:
+            continue
+        if v.rule != "unsafe-path" and (v.ref, v.commit, v.path) in unsafe:
             continue
         if v.rule == "debug-leak" and v.path and v.ref in routes:
             continue

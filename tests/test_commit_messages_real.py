@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 
 from conftest import ZERO, Repo, World, config, policy_cmd, refused, run
@@ -74,9 +75,9 @@ def test_what_git_writes_is_accepted_and_platform_merges_only_where_they_belong(
     result = repo.push("main")
     assert refused(result, "commit-message"), result.out
     hint = next(line for line in remote_lines(result.out) if "commit-message" in line)
-    assert "git merge --no-ff <branch> -m 'feat: ...'" in hint, hint
-    repo.git("reset", "-q", "--hard", "HEAD~1")
-    repo.merge("dev", "feat: merge dev")
+    redo = re.search(r"`([^`]+)`", hint)
+    assert redo and redo.group(1).endswith("-m 'feat: merge dev'") and "<" not in hint, hint
+    assert run(["sh", "-c", redo.group(1)], repo.path).ok  # the hint, typed literally
     assert repo.push("main").ok
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Repo, World, config, refused, run
+from test_hints import ENV, case, follow
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 HOOK_IDS = (
@@ -299,3 +300,44 @@ def test_policy_install_where_pre_commit_runs_the_hooks(hooked: tuple[World, Rep
     result = run([sys.executable, "-m", "policy", "install"], repo.path)
     assert result.ok and result.out.count("already runs branch-policy") == 4, result.out
     assert "not branch-policy's" not in result.out and hook.read_text() == before
+
+
+@case("commit-message", "main-direct-commit", "task-config", "merge-source")
+def test_follow_the_hint_under_pre_commit(hooked: tuple[World, Repo]) -> None:
+    """The refusals of the commit-time hooks under the framework, each followed as printed (the
+    follow-the-hint cases of test_hints, through pre-commit): every push after them is accepted."""
+    world, repo = hooked
+    repo.branch("feature-x", "dev")
+    repo.write({"src/x.py": "x = 1\n"})
+    bad = run(["git", "commit", "-q", "-m", "wip"], repo.path, env=ENV)
+    assert not bad.ok
+    follow(repo, bad.out, "commit-message")
+    assert repo.git("log", "-1", "--format=%s") == "chore: wip"
+
+    repo.checkout("main")
+    (repo.path / "src/model.py").write_text("class Model:\n    eps = 2\n")
+    bad = run(["git", "commit", "-q", "-am", "fix(model): eps"], repo.path, env=ENV)
+    assert not bad.ok
+    follow(repo, bad.out, "main-direct-commit")
+    assert repo.git("branch", "--show-current") == "dev"
+    assert run(["git", "commit", "-q", "-am", "fix(model): eps"], repo.path, env=ENV).ok
+    assert run(["git", "push", "-q", "origin", "dev"], repo.path, env=ENV).ok
+
+    repo.checkout("main")
+    assert repo.policy("task", "start", "cfg", env=ENV).ok
+    branch = repo.git("branch", "--show-current")
+    path = repo.path / f"tasks/{branch}/config.yaml"
+    path.write_text("".join(line + "\n" for line in path.read_text().splitlines() if not line.startswith("DEBUG")))
+    repo.git("add", "-A")
+    bad = run(["git", "commit", "-q", "-m", "task: no debug key"], repo.path, env=ENV)
+    assert not bad.ok
+    follow(repo, bad.out, "task-config")
+    assert run(["git", "commit", "-q", "-m", "task: no debug key"], repo.path, env=ENV).ok
+    assert run(["git", "push", "-q", "origin", "HEAD"], repo.path, env=ENV).ok
+
+    repo.checkout("main")
+    merge = run(["git", "merge", "--no-ff", "feature-x", "-m", "feat: x"], repo.path, env=ENV)
+    assert not merge.ok
+    follow(repo, merge.out, "merge-source")
+    assert world.server_sha("refs/heads/main") == repo.sha("main")
+    assert world.server_sha("refs/heads/feature-x") == repo.sha("feature-x")

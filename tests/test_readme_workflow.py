@@ -86,3 +86,30 @@ def test_daily_workflow_as_written(world: World, tmp_path: Path) -> None:
     assert f"tasks/{old}/rerun.log" not in tree and (repo.path / f"tasks/{old}/rerun.log").exists()
     task = next(line for line in tree.splitlines() if "lr-small/config.yaml" in line)
     assert "LEARNING_RATE: 0.0005" in repo.git("show", f"main:{task}")
+
+
+def test_a_new_repository_as_the_readme_starts_it(tmp_path: Path) -> None:
+    """The README's first commit, typed literally in a clone of an empty server with the hook:
+    `policy init` writes the policy and the sample main config (the README's own), and the push that
+    creates main is accepted. On any other branch, init writes no main config."""
+    (tmp_path / "new").mkdir()
+    world = World(tmp_path / "new")
+    repo = world.work
+    (repo.path / "src").mkdir()
+    (repo.path / "src/model.py").write_text("class Model:\n    pass\n")
+    text = (ROOT / "README.md").read_text()
+    found = re.search(r"```sh\n(policy init && [^\n]*)\n```", text)
+    assert found
+    env = {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    result = run(["sh", "-c", found.group(1)], repo.path, env=env)
+    assert result.ok, result.out
+    assert world.server_sha("refs/heads/main") == repo.sha("main")
+    sample = re.search(r"```yaml\n(VERSION: .*?)```", text, re.DOTALL)
+    assert sample and repo.git("show", "origin/main:tasks/main/config.yaml") + "\n" == sample.group(1)
+    assert ".branch-policy.yaml" in repo.git("ls-tree", "--name-only", "main")
+
+    other = tmp_path / "other"
+    assert run(["git", "init", "-q", "-b", "task-0.1.0-20261101-1200-x", str(other)], tmp_path).ok
+    result = run([sys.executable, "-m", "policy", "init"], other)
+    assert result.ok and "written on main" in result.out, result.out
+    assert (other / ".branch-policy.yaml").exists() and not (other / "tasks").exists()

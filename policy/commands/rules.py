@@ -52,7 +52,8 @@ def rules(policy_file: Optional[str], fmt: str) -> None:
 @click.command()
 @click.option("--force", is_flag=True, help="Overwrite an existing .branch-policy.yaml (kept as .orig).")
 def init(force: bool) -> None:
-    """Write .branch-policy.yaml with every default, commented, at the repository root."""
+    """Write .branch-policy.yaml with every default, commented, at the repository root; on main, also a
+    sample tasks/main/config.yaml when there is none."""
     try:
         root = Git().run("rev-parse", "--show-toplevel").decode().strip()
     except GitError:
@@ -67,4 +68,10 @@ def init(force: bool) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(TEMPLATE)
     click.echo(f"wrote {path}")
-    click.echo("commit it through dev and merge it into main: the server reads the policy from main.")
+    from policy.workflow.sample import offer_main_config
+
+    click.echo(offer_main_config(root))
+    click.echo(
+        "commit them as main's first commit in a new repository (the push that creates main takes it), "
+        "otherwise through dev and a merge into main: the server reads the policy from main."
+    )

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from policy.model import Violation
+
+if TYPE_CHECKING:
+    from policy.config import Policy
 
 
 def violation(rule: str, message: str, hint: str, *, ref: str = "", commit: str = "", path: str = "") -> Violation:
@@ -51,3 +56,11 @@ def slug_of(branch: str) -> str:
     kinds = {"task", "debug", "feature", "hotfix", "dev", "main", "fix", "feat"}
     words = [w for w in words if w not in kinds and not w.isdigit()] or ["work"]
     return "-".join(words[-3:])
+
+
+def code_home(policy: Policy) -> str:
+    """Where code changes are committed under this policy: 'dev or a feature branch', or without dev
+    'a feature branch or a hotfix branch' (the kinds the policy has, never assumed)."""
+    places = [policy.pattern("dev")] if policy.has_kind("dev") and "{" not in policy.pattern("dev") else []
+    places += [f"a {k} branch" for k in ("feature", "hotfix") if policy.has_kind(k)][: 2 - len(places)]
+    return " or ".join(places) or "a branch that takes code"

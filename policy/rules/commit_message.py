@@ -23,7 +23,7 @@ from policy.commitmsg import (
 )
 from policy.config import Policy
 from policy.model import Commit, Violation
-from policy.rules._base import violation
+from policy.rules._base import q, violation
 
 ID = "commit-message"
 
@@ -211,7 +211,7 @@ def hint(is_merge: bool, strict: bool, policy: Policy, written: bool = True, bra
     """`written`: the commit exists (the server, a CI range) rather than being made (commit-msg)."""
     types = policy.settings(ID)["types"]
     if is_merge and strict:
-        return f"merges onto {branch} need a conventional message too: git merge --no-ff <branch> -m '{types[0]}: ...'"
+        return f"merges onto {branch} need a conventional message too: git merge --no-ff BRANCH -m '{types[0]}: ...'"
     how = " (git commit --amend, or git rebase -i for older commits)" if written else ""
     return f"write it as '<{'|'.join(types)}>(scope): description', e.g. 'feat(model): add attention'{how}"
 
@@ -222,7 +222,92 @@ def hint_for(message: str, is_merge: bool, strict: bool, policy: Policy, written
         if written:
             return f"fold it into the commit it fixes before pushing: git rebase -i --autosquash origin/{branch}"
         return f"make it on your own branch and fold it there before merging: git rebase -i --autosquash {branch}"
+    if not written:
+        better = proposal(message, is_merge, strict, policy)
+        if better is not None:
+            return f"commit it again with a message the rule takes, `git commit -q -m {q(better)}`"
     return hint(is_merge, strict, policy, written, branch)
+
+
+_MERGED = (
+    re.compile(r"\AMerge (?:remote-tracking )?branch '(?:[^'/]+/)?([^']+)'"),
+    re.compile(r"\AMerge pull request #\d+ from [^/\s]+/(\S+)"),
+    re.compile(r"\AMerge branch (\S+)"),
+)
+
+
+def merged_name(subject: str) -> Optional[str]:
+    """The branch a merge message names (git's, GitHub's or GitLab's words), or None."""
+    for pattern in _MERGED:
+        found = pattern.match(subject)
+        if found:
+            return found.group(1).strip("'")
+    return None
+
+
+def _pick(wanted: str, types: list[str]) -> str:
+    return wanted if wanted in types else types[0]
+
+
+def proposal(message: str, is_merge: bool, strict: bool, policy: Policy, merged: str = "") -> Optional[str]:
+    """A message the rule takes for this one: the corrected line of a mechanical slip, `chore: ...`
+    around a subject with no type, `<type>: merge <branch>` for a merge (`merged`: its second parent,
+    named when the message does not say). None when none can be proposed safely (a required scope,
+    characters a shell word or sed would need escapes for)."""
+    settings = policy.settings(ID)
+    if settings["scope_required"]:
+        return None
+    types = settings["types"]
+    subject = subject_line(message)
+    limit = settings["max_subject_length"]
+    if is_merge:
+        name = merged_name(subject)
+        kind = policy.kind_of(name) if name else None
+        kind_type = {"task": "task", "hotfix": "fix"}.get(kind or "", "feat")
+        text = f"{_pick(kind_type, types)}: merge {name or merged[:7] or 'a branch'}"
+    else:
+        reading = read_subject(subject, settings) if subject else None
+        if reading is not None and reading.suggestion:
+            text = reading.suggestion
+        else:
+            text = f"{_pick('chore', types)}: {subject or 'describe the change'}"
+    text = text[:limit].rstrip()
+    if not shell_safe(text) or problems(text, False, strict, policy):
+        return None
+    return text
+
+
+def reword(commit: Commit, branch: str, strict: bool, policy: Policy) -> Optional[str]:
+    """The commands that give an existing commit a message the rule takes, or None."""
+    if not commit.parents:
+        return None
+    merged = commit.parents[1] if len(commit.parents) == 2 else ""
+    if commit.is_merge and not merged:
+        return None
+    message = proposal(commit.message, commit.is_merge, strict, policy, merged)
+    if message is None:
+        return None
+    if commit.is_merge:
+        return (
+            f"merges onto {branch} need a conventional message too: merge again with one, "
+            f"`git reset -q --hard {commit.parents[0][:12]} && git merge --no-ff -q {merged[:12]} -m {q(message)}`"
+        )
+    return f"reword it (the commits after it are kept), `{rebase_reword(commit.sha, message)}`"
+
+
+def shell_safe(message: str) -> bool:
+    """A subject that a single-quoted shell word and a sed replacement take as it is."""
+    return not re.search(r"['\"`$\\|&\n]", message)
+
+
+def rebase_reword(sha: str, message: str) -> str:
+    """Give commit `sha` the subject `message` (shell_safe), keeping its body and the commits after it
+    (merges included): an interactive rebase whose editors are sed."""
+    c = sha[:12]
+    return (
+        f"GIT_SEQUENCE_EDITOR=\"sed -i.bak 's/^pick {c}/reword {c}/'\" "
+        f"GIT_EDITOR=\"sed -i.bak '1s|.*|{message}|'\" git -c core.abbrev=12 rebase -q -i -r {c}^"
+    )
 
 
 def check(commit: Commit, ref: str, strict: bool, policy: Policy) -> list[Violation]:
@@ -231,4 +316,6 @@ def check(commit: Commit, ref: str, strict: bool, policy: Policy) -> list[Violat
         return []
     branch = ref[len("refs/heads/") :] if ref.startswith("refs/heads/") else ref
     tip = hint_for(commit.message, commit.is_merge, strict, policy, True, branch)
+    if not (strict and is_autosquash(subject_line(commit.message))):
+        tip = reword(commit, branch, strict, policy) or tip
     return [violation(ID, "; ".join(found), tip, ref=ref, commit=commit.sha)]

@@ -48,7 +48,7 @@ def check_route(ref: str, commit: str, debug_branches: list[str], target: str, c
             ID,
             f"{what} only on {where}; debug commits never reach {target}",
             f"take the commit out of what you push to {target} (start it again from the branch it came "
-            "from), and carry code fixes over with git cherry-pick onto dev or a hotfix branch, "
+            "from), and carry code fixes over with git cherry-pick onto a feature or hotfix branch, "
             "where they get a commit of their own",
             ref=ref,
             commit=commit,
@@ -67,7 +67,7 @@ def path_fix(path: str, commit: str, policy: Policy) -> str:
 
 def undo_merge(merge: str) -> str:
     """Undo a merge that brought debug work: before it exists (`git merge --abort`), or after."""
-    tail = "; code fixes travel by git cherry-pick onto dev or a hotfix branch"
+    tail = "; code fixes travel by git cherry-pick onto a feature or hotfix branch"
     if not merge:
         return f"debug branches are never merged: `git merge --abort`{tail}"
     return f"debug branches are never merged: undo the merge, `git reset -q --hard {merge[:12]}^`{tail}"

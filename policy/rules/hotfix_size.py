@@ -19,8 +19,8 @@ def check(ref: str, branch: str, tip: str, lines: Optional[int], policy: Policy)
             violation(
                 ID,
                 f"hotfix branch {branch} shares no history with {starts}: a hotfix starts from one of them",
-                f"start it again there (git checkout -b {branch}-2 origin/{policy.pattern('main')}) and cherry-pick "
-                "the fix onto it",
+                f"start it again there, `git checkout -q -b {q(branch + '-2')} origin/{policy.pattern('main')}`, "
+                f"and bring the fix over (git cherry-pick, or git checkout {q(branch)} -- PATH)",
                 ref=ref,
                 commit=tip,
             )
@@ -52,6 +52,6 @@ def bigger(branch: str, tip: str, policy: Policy) -> str:
             f"`git stash -q && git checkout -q -b {q(name)} origin/{base_name} && git stash pop -q`"
         )
     return (
-        f"a hotfix fixes, it does not build: take the branch to a feature branch off {base_name} "
-        f"(git checkout -b {name} origin/{base_name} && git cherry-pick origin/{base_name}..{branch})"
+        f"a hotfix fixes, it does not build: take the branch to a feature branch off {base_name}, "
+        f"`git checkout -q -b {q(name)} origin/{base_name} && git cherry-pick origin/{base_name}..{q(branch)}`"
     )

@@ -89,10 +89,12 @@ def check_size(path: str, size: int, ref: str, commit: str, policy: Policy) -> O
 
 
 def check_dvc_path(path: str, problem: str, ref: str, commit: str) -> Violation:
+    drop = f"git rm -r -q --cached {q(path)}"
+    how = f"`{drop}`" if not commit else f"and redo {commit[:7]} without it, `{rewrite(commit, drop)}`"
     return violation(
         ID,
         problem,
-        f"git rm -r --cached '{path}' (DVC's .dvc/.gitignore keeps it out)",
+        f"DVC's own files stay out of git (its .dvc/.gitignore keeps them out): unstage it {how}",
         ref=ref,
         commit=commit,
         path=path,
@@ -104,7 +106,7 @@ def check_pointer(path: str, problem: str, ref: str, commit: str) -> Violation:
     return violation(
         ID,
         problem,
-        f"let DVC write it: git rm --cached '{path}' && dvc add '{data}' && git add '{path}'",
+        _pointer_hint(path, data, commit),
         ref=ref,
         commit=commit,
         path=path,
@@ -136,6 +138,13 @@ def staged(changes: list[Change], sizes: dict[str, int], pointers: dict[str, Opt
     return found
 
 
+def _pointer_hint(path: str, data: str, commit: str) -> str:
+    write = f"git rm -q --cached {q(path)} && dvc add -q {q(data)} && git add {q(path)}"
+    if not commit:
+        return f"let DVC write it, `{write}`"
+    return f"let DVC write it and redo {commit[:7]} with it, `{rewrite(commit, write)}`"
+
+
 def _hint(path: str, commit: str) -> str:
     """DVC keeps the file: `dvc add` writes the pointer and the .gitignore beside the file (inside
     the run's folder on a task branch, which is all a task branch may change)."""
@@ -143,7 +152,8 @@ def _hint(path: str, commit: str) -> str:
     ignore = f"{folder}/.gitignore" if folder else ".gitignore"
     track = f"git rm -q --cached {q(path)} && dvc add -q {q(path)} && git add {q(path + '.dvc')} {q(ignore)}"
     also = (
-        " (DVC set up once on dev or main with dvc init; without DVC, keep the file out of git with a line "
+        " (DVC set up once with dvc init, on a branch that takes code; without DVC, keep the file out of git "
+        "with a line "
         f"in {ignore} instead)"
     )
     if not commit:

@@ -45,8 +45,12 @@ def check_merge_shape(commit: Commit, ref: str, main: str) -> list[Violation]:
         violation(
             ID,
             f"merge of {len(commit.parents) - 1} branches at once on {main}",
-            f"merge one branch at a time: git reset --hard {commit.parents[0][:12]} && git merge --no-ff <branch> "
-            "for each",
+            f"merge one branch at a time, `git reset -q --hard {commit.parents[0][:12]} && "
+            + " && ".join(
+                f'git merge --no-ff -q {p[:12]} -m "$(git log -1 --format=%s {commit.sha[:12]})"'
+                for p in commit.parents[1:]
+            )
+            + "`",
             ref=ref,
             commit=commit.sha,
         )
@@ -58,13 +62,16 @@ def check_real_merge(
 ) -> list[Violation]:
     """A merge on a line that takes no direct commits is what `git merge` makes of its parents:
     it brings something new, and its tree differs from git's own merge only where that conflicted."""
-    redo = f"git reset --hard {commit.parents[0][:12]} && git merge --no-ff {commit.parents[1][:12]}"
+    redo = (
+        f"git reset -q --hard {commit.parents[0][:12]} && git merge --no-ff -q {commit.parents[1][:12]} "
+        f'-m "$(git log -1 --format=%s {commit.sha[:12]})"'
+    )
     if unrelated:
         return [
             violation(
                 ID,
                 f"merge joins {commit.parents[1][:7]}, which shares no history with {main}",
-                f"drop it: git reset --hard {commit.parents[0][:12]}; work reaches {main} through a branch "
+                f"drop it, `git reset -q --hard {commit.parents[0][:12]}`; work reaches {main} through a branch "
                 f"started from it",
                 ref=ref,
                 commit=commit.sha,
@@ -75,7 +82,7 @@ def check_real_merge(
             violation(
                 ID,
                 f"merge brings nothing new to {main}: {commit.parents[1][:7]} is already on it",
-                f"drop it: git reset --hard {commit.parents[0][:12]}; changes reach {main} through a branch merge",
+                f"drop it, `git reset -q --hard {commit.parents[0][:12]}`; changes reach {main} through a branch merge",
                 ref=ref,
                 commit=commit.sha,
             )
@@ -87,7 +94,7 @@ def check_real_merge(
         violation(
             ID,
             f"merge changes {shown} beyond what merging its parents gives (a change made in the merge itself)",
-            f"redo the merge without extra changes ({redo}) and commit those on the source branch first",
+            f"redo the merge without the extra changes, `{redo}`, and make those on the source branch first",
             ref=ref,
             commit=commit.sha,
             path=extra_paths[0],

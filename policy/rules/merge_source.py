@@ -37,6 +37,9 @@ def fix(
     undo = "git merge --abort" if not merge else f"git reset -q --hard {merge[:12]}^"
     name = source_desc.split(", ")[0].split(" (")[0]
     kind = policy.kind_of(name) if policy is not None else None
+    via_main = _made_on_main(merge, name, kind, target, policy) if made else None
+    if via_main:
+        return via_main
     if policy is None or kind is None:
         if not accepted:
             return f"{target} accepts no merges: rebase onto it, or start a new branch"
@@ -56,6 +59,31 @@ def fix(
     return (
         f"{target} never takes {kind} branches; they reach it through {hop}: {first}, then {hop} into {target}, "
         f"`{undo + ' && ' if made else ''}git checkout -q {hop} && policy merge {q(name)} && "
-        f"git checkout -q {target} && policy merge {hop}`, and push them together, "
-        f"`git push -q origin {q(name)} {hop} {target}`"
+        f"git checkout -q {target} && policy merge {hop}`, and push them source first, "
+        f"`{pushes(name, hop, target)}`"
     )
+
+
+def _made_on_main(merge: str, name: str, kind: Optional[str], target: str, policy: Optional[Policy]) -> str:
+    """A branch started from a main that holds an unpushed merge carries that merge as its own: when
+    main takes the source and the target takes main, pushing main with it is the fix."""
+    if not merge or policy is None or not policy.has_kind("main") or "{" in policy.pattern("main"):
+        return ""
+    main = policy.pattern("main")
+    target_kind = policy.kind_of(target)
+    if target == main or target_kind is None or "main" not in policy.accepts(target_kind):
+        return ""
+    if kind is None or kind not in policy.accepts("main") or kind in policy.accepts(target_kind):
+        return ""  # a source the server cannot place is pushed first: the generic hint says so
+    push = pushes(name, main, target)
+    return (
+        f"{main} takes that merge, {target} only through {main}: if it was made on {main} before {target} "
+        f"started from there, push {main} with it, `git merge-base --is-ancestor {merge[:12]} {main} && {push}` "
+        f"(otherwise drop the merge from {target})"
+    )
+
+
+def pushes(*branches: str) -> str:
+    """One push per branch, sources first: each push's merges are proven by the branches pushed
+    before it, also where a pre-push hook sees one ref of a push (pre-commit's)."""
+    return " && ".join(f"git push -q origin {q(b)}" for b in branches)

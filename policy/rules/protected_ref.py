@@ -41,7 +41,9 @@ def check_tag(update: RefUpdate, tag: str) -> list[Violation]:
         violation(
             ID,
             f"version tag {tag} cannot be {action}",
-            "a released version is permanent: raise VERSION and tag the next version instead",
+            f"a released version is permanent: take the server's {tag} back, "
+            f"`git fetch -q -f origin refs/tags/{tag}:refs/tags/{tag}`, and release the next version "
+            "(policy release)",
             ref=update.ref,
             commit=update.new if not update.deleted else update.old,
         )

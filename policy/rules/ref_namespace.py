@@ -11,7 +11,7 @@ from typing import Optional
 
 from policy.config import Policy
 from policy.model import RefUpdate, Violation
-from policy.rules._base import violation
+from policy.rules._base import q, violation
 
 ID = "ref-namespace"
 
@@ -26,9 +26,9 @@ def check(u: RefUpdate, policy: Policy) -> Optional[Violation]:
     return violation(
         ID,
         f"{u.ref} is outside refs/heads/ and refs/tags/, and the policy allows no such namespace",
-        "push branches and tags only (git push origin <branch>; git push --mirror also sends refs like "
-        "this one); if the server really needs it, an admin adds its prefix to "
-        "rules.ref-namespace.allow in main's .branch-policy.yaml",
+        f"leave {u.ref} in your clone and push your branch alone, `git push origin HEAD` (other branches "
+        "and tags by name: git push --mirror sends refs like this one too); a namespace the server needs "
+        "is allowed by an admin in rules.ref-namespace.allow of main's .branch-policy.yaml",
         ref=u.ref,
         commit=u.new,
     )
@@ -42,8 +42,8 @@ def check_target(u: RefUpdate, object_type: Optional[str]) -> Optional[Violation
     return violation(
         ID,
         f"{u.ref} points at {what}, not at a commit",
-        f"tag commits only: git push origin :{u.ref} is not needed (nothing was stored); "
-        f"git tag -d {u.ref.rsplit('/', 1)[-1]} and tag a commit instead",
+        f"nothing was stored: tag a commit instead, `git tag -d {q(u.ref.rsplit('/', 1)[-1])}`, then "
+        "git tag -a NAME COMMIT",
         ref=u.ref,
         commit=u.new,
     )

@@ -7,7 +7,7 @@ from typing import Optional
 
 from policy.commitmsg import SquashRecord
 from policy.model import Commit, Violation
-from policy.rules._base import kinds_text, violation
+from policy.rules._base import kinds_text, q, violation
 
 ID = "squash-merge"
 
@@ -39,30 +39,34 @@ def check(
         fail.append(
             (
                 f"squash names commit {record.commit[:7]}, which this repository does not have",
-                f"push {record.branch} first (or in the same push): git push origin {record.branch} {target}",
+                f"push {record.branch}, then {target}, "
+                f"`git push -q origin {q(record.branch)} && git push -q origin {target}`",
             )
         )
     elif not on_branch:
         fail.append(
             (
                 f"squash names {record.commit[:7]} on {record.branch}, but {record.branch} does not contain it",
-                f"push {record.branch} first (or in the same push), or squash the branch as it is on the server",
+                f"push {record.branch} as the squash saw it, then {target}, "
+                f"`git push -q origin {q(record.branch)} && git push -q origin {target}`",
             )
         )
     elif not clean:
         fail.append(
             (
                 f"{record.branch} at {record.commit[:7]} does not merge cleanly into {target}",
-                f"merge {target} into {record.branch} first (git checkout {record.branch} && git merge {target}), "
-                "push it, then squash again",
+                f"drop the squash and merge {target} into {record.branch} first, "
+                f"`git reset -q --hard {commit.parents[0][:12] if commit.parents else 'HEAD~1'} && "
+                f"git checkout -q {q(record.branch)} && git merge --no-edit {target}`; "
+                f"then push {record.branch} and squash again (policy merge {q(record.branch)} --squash on {target})",
             )
         )
     elif merged_tree != commit.tree:
         fail.append(
             (
                 f"squash's content differs from the real merge of {record.branch} at {record.commit[:7]}",
-                f"redo it: git reset --hard HEAD~1 && git merge --squash {record.branch} && git commit "
-                "(with the hooks installed); extra changes go through dev",
+                f"redo it, `git reset -q --hard {commit.parents[0][:12] if commit.parents else 'HEAD~1'} && "
+                f"policy merge {q(record.branch)} --squash`; extra changes reach {target} through a branch",
             )
         )
     return [violation(ID, message, hint, ref=ref, commit=commit.sha) for message, hint in fail]
@@ -74,7 +78,8 @@ def check_unrecorded(commit: Commit, ref: str, target: str) -> list[Violation]:
         violation(
             ID,
             "squash record is malformed (expected 'Squash-Merge: <branch> <40-hex commit>')",
-            f"redo the squash with the hooks installed: git merge --squash <branch> && git commit on {target}",
+            f"drop it and squash again with the record, `git reset -q --hard "
+            f"{commit.parents[0][:12] if commit.parents else 'HEAD~1'}`, then policy merge BRANCH --squash on {target}",
             ref=ref,
             commit=commit.sha,
         )

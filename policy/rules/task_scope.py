@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from policy.config import Policy
 from policy.model import Commit, Violation
-from policy.rules._base import made, q, rewrite, run_folder, violation
+from policy.rules._base import code_home, made, q, rewrite, run_folder, violation
 
 ID = "task-scope"
 
@@ -35,7 +35,7 @@ def fix(outside: list[str], commit: str, folder: str, policy: Policy) -> str:
         undo = f"git stash push -q -- {q(':(exclude)' + folder)}"
         what = (
             f"a task branch changes only {folder}: move the rest off it (it waits in git stash; "
-            "git stash pop on dev or a feature branch), or make it a setting in the run's config.yaml"
+            f"git stash pop on {code_home(policy)}), or make it a setting in the run's config.yaml"
         )
     if not commit:
         return f"{what}, `{undo}`"

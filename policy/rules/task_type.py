@@ -22,17 +22,36 @@ def check_paths(commit: Commit, ref: str, changes: Sequence[Change], policy: Pol
     if commit_type(commit.message) != task_type(policy):
         return []
     outside = [c.path for c in changes if not policy.in_tasks(c.path)]
+    hint = _retype(commit, policy)
     return [
         violation(
             ID,
             f"a '{task_type(policy)}' commit changes {path}, outside {policy.tasks_dir}/",
-            f"use another type (feat, fix, chore, ...) for changes outside {policy.tasks_dir}/, or split the commit",
+            hint,
             ref=ref,
             commit=commit.sha,
             path=path,
         )
         for path in outside
     ]
+
+
+def _retype(commit: Commit, policy: Policy) -> str:
+    """Give the commit the type of a code change (or split it: what is under tasks/ stays task)."""
+    from policy.commitmsg import subject_line
+    from policy.rules.commit_message import rebase_reword, shell_safe
+
+    wanted = task_type(policy)
+    types = [t for t in policy.settings("commit-message")["types"] if t != wanted]
+    subject = subject_line(commit.message)
+    _head, colon, rest = subject.partition(":")
+    message = f"{types[0]}:{rest}" if colon and types else ""
+    why = f"a '{wanted}' commit stays in {policy.tasks_dir}/: give it the type of a code change"
+    if not message or not shell_safe(message) or len(message) > policy.settings("commit-message")["max_subject_length"]:
+        return f"{why} (feat, fix, chore, ...), or split it"
+    if not commit.sha.strip("0"):
+        return f"{why}, `git commit -q -m '{message}'`"
+    return f"{why}, `{rebase_reword(commit.sha, message)}`"
 
 
 def check_task_merge(commit: Commit, ref: str, target: str, source: str, policy: Policy) -> list[Violation]:

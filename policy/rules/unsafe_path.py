@@ -34,8 +34,9 @@ def check(path: str, reason: str, ref: str, commit: str) -> Violation:
     return violation(
         ID,
         f"git will not check this path out: {reason}",
-        "the commit was made with plumbing (git mktree / hash-object), not by git add: rebuild it from a "
-        "normal checkout (git reset --soft to its parent, git add the real files, git commit)",
+        "the commit was made with plumbing (git mktree), not by git add: rebuild it from your staged "
+        f"files, `git reset -q --soft {commit[:12]}^ && git commit -q --allow-empty -C {commit[:12]}` "
+        "(git status first: what is staged is what it keeps)",
         ref=ref,
         commit=commit,
         path=path,

@@ -46,12 +46,16 @@ def check(commit: Commit, ref: str, old: Optional[bytes], new: Optional[bytes], 
     found = problems(old, new, policy)
     if not found:
         return []
+    before, after = read_version(old, policy.version_key), read_version(new, policy.version_key)
+    release = f"policy release --version {after}" if before and after and after > before else "policy release"
+    parent = commit.parents[0][:12] if commit.parents else "HEAD~1"
     return [
         violation(
             ID,
             "not a version bump: " + "; ".join(found),
-            f"a release commit on main changes only the {policy.version_key} line, upward "
-            "(policy release does it); other changes go through dev",
+            f"a release changes only the {policy.version_key} line, upward: drop the commit and release, "
+            f"`git reset -q --hard {parent} && {release}`; its other changes reach main through a branch "
+            f"(git show {commit.sha[:12]} has them)",
             ref=ref,
             commit=commit.sha,
             path=policy.main_config,

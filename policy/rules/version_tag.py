@@ -25,6 +25,7 @@ def check(
     policy: Policy,
 ) -> list[Violation]:
     found = []
+    main = policy.pattern("main")
     if not annotated:
         found.append(
             (
@@ -34,13 +35,19 @@ def check(
             )
         )
     if commit is None:
-        found.append((f"version tag {tag} does not point at a commit", f"tag a commit on main: git tag -a {tag} main"))
+        found.append(
+            (
+                f"version tag {tag} does not point at a commit",
+                f"tag the release commit on main, `git tag -f -a {tag} {main} -m 'version {version}'`",
+            )
+        )
     else:
         if not on_main:
             found.append(
                 (
                     f"version tag {tag} points at {commit[:7]}, which is not on main",
-                    f"tag the release commit on main: git tag -a {tag} main (push main first or together)",
+                    f"tag the release commit on main, `git tag -f -a {tag} {main} -m 'version {version}'`, "
+                    f"and push {main} with it",
                 )
             )
         if config_version is None or str(config_version) != version:
@@ -48,7 +55,8 @@ def check(
             found.append(
                 (
                     f"version tag {tag} but {policy.main_config} at {commit[:7]} says {have}",
-                    f"raise {policy.version_key} to {version} on main first (policy release), then tag that commit",
+                    f"release it instead, which raises {policy.version_key} to {version} on {main} and tags that "
+                    f"commit, `git tag -d {tag} && git checkout -q {main} && policy release --version {version}`",
                 )
             )
     return [violation(ID, message, hint, ref=ref, commit=commit or "") for message, hint in found]

@@ -1,4 +1,4 @@
-"""The seed's development flow (sections 4.5, 4.6 and 5) as commands.
+"""The development flow (runs, merges, releases) as commands.
 
 Each command builds a `Plan`: the checks it makes before touching anything, then an ordered list
 of steps (mostly plain git argv), printed as they run or, with --dry-run, instead of running.

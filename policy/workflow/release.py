@@ -1,4 +1,4 @@
-"""`policy release [patch|minor|major]`: the seed's section 5 step 4, items 3 to 5.
+"""`policy release [patch|minor|major]`: raise VERSION, tag the release, take main back into dev.
 
 On main: raise VERSION in the main config (a commit changing only that line, which is what the
 version-bump rule lets onto main), tag it `vX.Y.Z` (annotated, as version-tag wants), then
@@ -51,7 +51,7 @@ def release_plan(ws: Workspace, part: str, explicit: Optional[str], to_dev: bool
     main = ws.require_branch_of_kind("main")
     dev = ws.branch_of_kind("dev") if to_dev else None
     if to_dev and (dev is None or ws.local(dev) is None):
-        dev = None  # a main-only repository (the seed's simplified model): nothing to merge back
+        dev = None  # a main-only repository (dev: null): nothing to merge back
     ws.require_clean("a release")
     current, text = ws.version_at(f"refs/heads/{main}")
     new = next_version(current, part, explicit)

@@ -1,5 +1,5 @@
-"""`policy run [SCRIPT] [-- ARGS]`: run the current run's script, the seed's wrapper that picks what
-to run from the branch name.
+"""`policy run [SCRIPT] [-- ARGS]`: run the current run's script, the wrapper that picks what to run
+from the branch name.
 
 On a task or debug branch it runs `tasks/<branch>/<SCRIPT>` (default `train.py`; on main,
 `tasks/main/`), **in the run's folder**, so that every relative path the script writes (metrics,

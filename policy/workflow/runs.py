@@ -1,4 +1,4 @@
-"""`policy task start` / `policy debug start`: the seed's "automation script" for run branches.
+"""`policy task start` / `policy debug start`: the script that starts run branches.
 
 A run branch is named from the policy's pattern (`task-{semver}-{time}-{slug}`), with the VERSION
 of the main config at the commit it starts from (what task-base checks), and its first commit
