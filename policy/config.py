@@ -396,7 +396,7 @@ def _reroute(cfg: dict[str, Any], removed: dict[str, list[str]], explicit: set[s
 
 
 def _drop_removed_kinds(cfg: dict[str, Any], removed: set[str]) -> None:
-    """`dev: null` removes the kind everywhere it is named (the seed's main-only variant)."""
+    """`dev: null` removes the kind everywhere it is named (the main-only variant of the model)."""
     lists = [entry["merges_from"] for entry in cfg["branches"].values()]
     rules = cfg["rules"]
     lists += [

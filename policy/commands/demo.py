@@ -1,7 +1,7 @@
-"""policy demo: the seed's development flow against a real server with the hook installed.
+"""policy demo: the development flow against a real server with the hook installed.
 
 Builds a bare repository (the server) with the pre-receive hook and a clone (the laptop) in a
-temporary directory, replays seed §5 step by step (every push accepted), then makes the mistakes
+temporary directory, replays the flow step by step (init, feature, debug run, release, task run, hotfix) (every push accepted), then makes the mistakes
 the model forbids (every push refused, with the rule id and a hint). Plain git, no client hooks,
 so that the server alone is shown doing its job."""
 
