@@ -2,8 +2,9 @@
 
 Builds a bare repository (the server) with the pre-receive hook and a clone (the laptop) in a
 temporary directory, replays the flow step by step (init, feature, debug run, release, task run,
-hotfix; every push accepted), then makes the mistakes the model forbids (every push refused, with the rule id and a hint). Plain git, no client hooks,
-so that the server alone is shown doing its job."""
+hotfix; every push accepted), then makes the mistakes the model forbids (every push refused, with
+the rule id and a hint). Plain git, no client hooks, so that the server alone is shown doing its
+job."""
 
 from __future__ import annotations
 
