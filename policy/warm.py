@@ -58,9 +58,10 @@ def preload() -> None:
 
     import policy.rules
 
-    for name in ("policy.commands.hook", "policy.report", "policy.config", "policy.engine", "policy.gitio",
-                 "policy.loading", "policy.model", "policy.verdict", "policy.judged", "policy.flatyaml",
-                 "policy.commitmsg", "policy.naming", "policy.patterns", "yaml", "re2", "subprocess", "re"):  # fmt: skip
+    names = ["policy.commands.hook", "policy.report", "policy.config", "policy.engine", "policy.gitio",
+             "policy.loading", "policy.model", "policy.verdict", "policy.judged", "policy.flatyaml",
+             "policy.commitmsg", "policy.naming", "policy.patterns", "yaml", "re2", "subprocess"]  # fmt: skip
+    for name in names:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     for module in pkgutil.iter_modules(policy.rules.__path__, "policy.rules."):
@@ -115,8 +116,8 @@ def serve(git_dir: str, idle: float, paths: list[str]) -> int:
     last = time.monotonic()
     try:
         while not stopping:
-            ready, _, _ = select.select([listener, wake], [], [], 1.0)
-            if listener in ready:
+            ready, _, _ = select.select([listener.fileno(), wake], [], [], 1.0)
+            if listener.fileno() in ready:
                 try:
                     conn, _ = listener.accept()
                 except OSError:
@@ -208,7 +209,8 @@ def _child(conn: socket.socket, git_dir: str, me: str) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, signal.SIG_DFL)
     try:
-        pid, uid, gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+        credentials = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        uid = struct.unpack("3i", credentials)[1]
         if uid != os.getuid():
             os._exit(1)
         request, fds = _receive(conn)
@@ -238,13 +240,19 @@ def _child(conn: socket.socket, git_dir: str, me: str) -> None:
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
-    sys.stdin = open(0, encoding=encoding, errors=errors, closefd=False)  # noqa: SIM115
-    if env.get(b"PYTHONUNBUFFERED"):  # python -u: nothing waits in a buffer
-        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding, errors, write_through=True)
-        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding, "backslashreplace", write_through=True)
-    else:
-        sys.stdout = open(1, "w", encoding=encoding, errors=errors, closefd=False)  # noqa: SIM115
-        sys.stderr = open(2, "w", encoding=encoding, errors="backslashreplace", closefd=False, line_buffering=True)  # noqa: SIM115
+    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding, errors)
+    unbuffered = bool(env.get(b"PYTHONUNBUFFERED"))  # python -u: nothing waits in a buffer
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        raw = io.FileIO(fd, "w", closefd=False)
+        binary = raw if unbuffered else io.BufferedWriter(raw)
+        text = io.TextIOWrapper(
+            binary,  # type: ignore[arg-type]
+            encoding,
+            errors if fd == 1 else "backslashreplace",
+            line_buffering=fd == 2 and not unbuffered,  # stderr is line-buffered, as Python's own
+            write_through=unbuffered,
+        )
+        setattr(sys, name, text)
     sys.argv = ["-c", *argv]
     conn.sendall(b"A")
     code = judge(argv)

@@ -16,8 +16,10 @@ that stops after it took the push, or answers nonsense, refuses the push with on
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+
 COLD = 75  # "judge it cold": the hook script runs the ordinary path on the same, unread stdin
 DIRECTORY = "branch-policy-warm"  # in the bare repository, mode 0700: the socket, lock and pid files
 SOCKET = "judge.sock"
@@ -56,7 +58,7 @@ def identity(paths: list[str]) -> str:
                 todo.append(entry.path)
             elif entry.name.endswith(".py"):
                 st = entry.stat()
-                parts.append(f"{entry.path[len(root):]}:{st.st_size}:{st.st_mtime_ns}")
+                parts.append(f"{entry.path[len(root) :]}:{st.st_size}:{st.st_mtime_ns}")
     return "\n".join(parts)
 
 
@@ -139,10 +141,8 @@ def main(argv: list[str], paths: list[str], idle: float) -> int:
 
 def refuse(why: str) -> int:
     prefix = "GL-HOOK-ERR: " if os.environ.get("GL_ID") or os.environ.get("GL_PROTOCOL") else ""
-    try:
+    with contextlib.suppress(OSError):
         os.write(2, f"{prefix}branch-policy: {why}; push refused (fail closed)\n".encode(errors="replace"))
-    except OSError:
-        pass
     return 2
 
 

@@ -102,8 +102,9 @@ def hook_script(name: str, python: str, fail_closed: bool = False, git_dir: str 
     if fail_closed and name == "pre-receive" and warm_idle > 0:
         client = WARM_CLIENT.format(paths=import_paths(), idle=float(warm_idle))
         warm_call = f'"$PYTHON" -S -I -c {shlex.quote(client)} {name} "$@"'
-        warm = f'if [ "$BRANCH_POLICY_WARM" != off ]; then\n    {warm_call}\n    rc=$?\n    [ "$rc" -eq 75 ] || exit "$rc"\nfi\n'
-        ours = f'{{ if [ "$BRANCH_POLICY_WARM" != off ]; then {warm_call}; rc=$?; [ "$rc" -eq 75 ] || exit "$rc"; fi; {call}; }}'
+        verdict = '[ "$rc" -eq 75 ] || exit "$rc"'  # 75: judge it cold
+        warm = f'if [ "$BRANCH_POLICY_WARM" != off ]; then\n    {warm_call}\n    rc=$?\n    {verdict}\nfi\n'
+        ours = f'{{ if [ "$BRANCH_POLICY_WARM" != off ]; then {warm_call}; rc=$?; {verdict}; fi; {call}; }}'
     reinstall = f"policy install --server {shlex.quote(git_dir)}" if fail_closed else "policy install"
     fix = (
         f"fix: install branch-policy where user $who can run it (python3 -m venv /opt/branch-policy && "
@@ -284,12 +285,19 @@ def install(server: Optional[str], policy_file: Optional[str], force: bool, warm
         git.run("config", "core.useReplaceRefs", "false")
         path = os.path.join(git_dir, "hooks", "pre-receive")
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        note = write_hook(path, hook_script("pre-receive", python, fail_closed=True, git_dir=git_dir, warm_idle=warm_idle), force)
+        note = write_hook(
+            path, hook_script("pre-receive", python, fail_closed=True, git_dir=git_dir, warm_idle=warm_idle), force
+        )
         if os.geteuid() == 0 and owner.st_uid != 0:
             for written in (path, path + ".legacy", os.path.join(git_dir, "config")):
                 if os.path.exists(written):
                     os.chown(written, owner.st_uid, owner.st_gid)
             note += f" (owned by uid {owner.st_uid}, the repository's owner)"
+        # a judge started by the hook as it was (another interpreter, another idle time) steps aside
+        from policy.warm import stop_judge
+
+        if stop_judge(git_dir):
+            note += "; the running warm judge was stopped (the next push starts one, if the hook uses it)"
         click.echo(f"{path}: {note}")
         return
     try:
