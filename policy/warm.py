@@ -1,8 +1,9 @@
 """The warm judge: a long-lived process per bare repository with the whole server path imported,
 to which the hook's client (policy/warmclient.py) hands each push over a Unix socket.
 
-It listens on <repository>/branch-policy-warm/judge.sock (the directory is 0700, the socket 0600,
-both the hook's user's; a connection from any other uid is dropped) and forks one child per push.
+It listens on /tmp/branch-policy-warm-<uid>/<hash of the repository's path>/judge.sock (both
+directories 0700, the socket 0600, all the hook's user's; a connection from any other uid is
+dropped, and the client talks only to a judge of its own uid) and forks one child per push.
 The child takes the client's stdin, stdout and stderr, its argv, working directory, environment
 and umask, and runs exactly what `policy hook pre-receive` runs (policy.commands.hook.dispatch),
 under the same time budget; then it sends back the exit code. Nothing is judged in this process
@@ -29,7 +30,7 @@ import sys
 import time
 from typing import Optional
 
-from policy.warmclient import DIRECTORY, LOCK, PID, PROTOCOL, SOCKET, identity
+from policy.warmclient import LOCK, PID, PROTOCOL, SOCKET, identity, judge_directory
 
 STALE = 3  # a child's exit status: the client's installation is not this judge's; the judge exits
 MARKER = "policy.warm"  # in the judge's command line (SERVE imports it): how `policy warm stop` knows it
@@ -38,16 +39,18 @@ PYTHON_HARMLESS = frozenset({"PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX", "
 
 
 def private_directory(directory: str) -> Optional[str]:
-    """Make the judge's directory (0700, ours); None if it is, else why it cannot be used."""
-    with contextlib.suppress(FileExistsError):
-        os.mkdir(directory, 0o700)
-    st = os.lstat(directory)
-    if not stat.S_ISDIR(st.st_mode):
-        return f"{directory} is not a directory"
-    if st.st_uid != os.getuid():
-        return f"{directory} belongs to uid {st.st_uid}, not to this user ({os.getuid()})"
-    if st.st_mode & 0o077:
-        os.chmod(directory, 0o700)
+    """Make the judge's directory and its parent (0700, ours, no symlinks); None if they are,
+    else why they cannot be used (another user made one first: no warm judge then)."""
+    for path in (os.path.dirname(directory), directory):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, 0o700)
+        st = os.lstat(path)
+        if not stat.S_ISDIR(st.st_mode):
+            return f"{path} is not a directory"
+        if st.st_uid != os.getuid():
+            return f"{path} belongs to uid {st.st_uid}, not to this user ({os.getuid()})"
+        if st.st_mode & 0o077:
+            os.chmod(path, 0o700)
     return None
 
 
@@ -79,7 +82,7 @@ def serve(git_dir: str, idle: float, paths: list[str]) -> int:
     import fcntl
     import select
 
-    directory = os.path.join(git_dir, DIRECTORY)
+    directory = judge_directory(git_dir)
     try:
         if private_directory(directory):
             return 1
@@ -288,7 +291,7 @@ def judge_pid(git_dir: str) -> Optional[int]:
     the process's command line)."""
     from policy.warmclient import read_pid, running
 
-    directory = os.path.join(os.path.abspath(git_dir), DIRECTORY)
+    directory = judge_directory(os.path.abspath(git_dir))
     pid = read_pid(directory)
     if pid is None or not running(directory):
         return None

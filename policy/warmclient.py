@@ -21,7 +21,7 @@ import os
 import sys
 
 COLD = 75  # "judge it cold": the hook script runs the ordinary path on the same, unread stdin
-DIRECTORY = "branch-policy-warm"  # in the bare repository, mode 0700: the socket, lock and pid files
+BASE = "/tmp/branch-policy-warm-{uid}"  # the user's own (0700); a directory per repository in it
 SOCKET = "judge.sock"
 LOCK = "lock"
 PID = "pid"
@@ -67,6 +67,16 @@ def repository() -> str:
     return os.path.abspath(os.environ.get("GIT_DIR") or ".")
 
 
+def judge_directory(git_dir: str) -> str:
+    """Where the judge of this repository keeps its socket, lock and pid file: outside the
+    repository (which gets copied, backed up, served over NFS), in this user's directory under
+    /tmp, named after the repository's real path."""
+    import zlib
+
+    real = os.fsencode(os.path.realpath(git_dir))
+    return os.path.join(BASE.format(uid=os.getuid()), f"{zlib.crc32(real):08x}{zlib.adler32(real):08x}")
+
+
 def _connect(sock: object, directory: str) -> None:
     """connect() by the socket's path; by a relative name from its directory when the path is
     longer than a Unix socket address allows (about 107 bytes)."""
@@ -95,13 +105,18 @@ def main(argv: list[str], paths: list[str], idle: float) -> int:
     try:
         import _socket
 
-        directory = os.path.join(repository(), DIRECTORY)
+        git_dir = repository()
+        directory = judge_directory(git_dir)
         sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
             _connect(sock, directory)
         except OSError:  # none there (no socket, a stale socket file, a judge that just left)
             sock.close()
-            start(directory, paths, idle)
+            start(git_dir, paths, idle)
+            return COLD
+        credentials = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+        if int.from_bytes(credentials[4:8], sys.byteorder) != os.getuid():  # a judge of ours, no one else's
+            sock.close()
             return COLD
         import marshal
 
@@ -166,10 +181,11 @@ def running(directory: str) -> bool:
 SERVE = "import sys; sys.path[0:0] = sys.argv[3:]; from policy.warm import main; raise SystemExit(main(sys.argv[1:]))"
 
 
-def start(directory: str, paths: list[str], idle: float, wait: float | None = None) -> int | None:
+def start(git_dir: str, paths: list[str], idle: float, wait: float | None = None) -> int | None:
     """Start this repository's judge, detached from the push (its own session; no descriptor of
     git's, whose sideband would otherwise stay open until the judge exits): unless one runs. With
     `wait`, until its socket answers (at most `wait` seconds): its pid, or None."""
+    directory = judge_directory(git_dir)
     if running(directory):
         return None
     read, write = os.pipe()
@@ -187,7 +203,7 @@ def start(directory: str, paths: list[str], idle: float, wait: float | None = No
             os.closerange(3, 65536)
             env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PYTHON"))}
             python = sys.executable
-            os.execve(python, [python, "-S", "-I", "-c", SERVE, os.path.dirname(directory), repr(idle), *paths], env)
+            os.execve(python, [python, "-S", "-I", "-c", SERVE, git_dir, repr(idle), *paths], env)
         finally:
             os._exit(127)
     os.close(write)

@@ -11,7 +11,7 @@ import click
 
 from policy.commands.install import WARM_IDLE, import_paths
 from policy.warm import judge_pid, stop_judge
-from policy.warmclient import DIRECTORY, start
+from policy.warmclient import start
 
 
 @click.group()
@@ -37,7 +37,7 @@ def start_command(repository: str, idle: float) -> None:
     if running:
         click.echo(f"{git_dir}: the warm judge runs (pid {running})")
         return
-    pid = start(os.path.join(git_dir, DIRECTORY), import_paths(), idle, wait=30)
+    pid = start(git_dir, import_paths(), idle, wait=30)
     if not pid:
         raise click.ClickException(f"{git_dir}: the warm judge did not start (is {git_dir} this user's?)")
     click.echo(f"{git_dir}: the warm judge runs (pid {pid}, exits after {idle:g} s without a push)")
