@@ -151,6 +151,9 @@ def serve(git_dir: str, idle: float, paths: list[str]) -> int:
             if int(handle.read().strip()) == os.getpid():
                 os.unlink(PID)
         listener.close()
+        with contextlib.suppress(OSError):  # nothing left behind (a judge starting now makes its own)
+            os.unlink(LOCK)
+            os.rmdir(directory)
     return 0
 
 
