@@ -99,9 +99,22 @@ def disabled() -> bool:
 
 
 def main(argv: list[str], paths: list[str], idle: float) -> int:
-    """Judge the push through the warm judge (its exit code), or COLD."""
+    """Judge the push through the warm judge (its exit code), or COLD. BRANCH_POLICY_WARM=wait:
+    a push that finds no judge starts one and waits for it (at most 30 s) instead of going cold.
+    BRANCH_POLICY_WARM_LOG=FILE: one line per push there, how it was judged (warm, or cold and why)."""
     if disabled() or idle <= 0:
         return COLD
+    code, how = _main(argv, paths, idle)
+    log = os.environ.get("BRANCH_POLICY_WARM_LOG")
+    if log:
+        with contextlib.suppress(OSError):
+            fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            os.write(fd, f"{how} {os.getcwd()}\n".encode(errors="replace"))
+            os.close(fd)
+    return code
+
+
+def _main(argv: list[str], paths: list[str], idle: float) -> tuple[int, str]:
     try:
         import _socket
 
@@ -111,13 +124,15 @@ def main(argv: list[str], paths: list[str], idle: float) -> int:
         try:
             _connect(sock, directory)
         except OSError:  # none there (no socket, a stale socket file, a judge that just left)
-            sock.close()
-            start(git_dir, paths, idle)
-            return COLD
+            if os.environ.get("BRANCH_POLICY_WARM") != "wait" or not start(git_dir, paths, idle, wait=30):
+                sock.close()
+                start(git_dir, paths, idle)
+                return COLD, "cold: no judge (one starts)"
+            _connect(sock, directory)
         credentials = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
         if int.from_bytes(credentials[4:8], sys.byteorder) != os.getuid():  # a judge of ours, no one else's
             sock.close()
-            return COLD
+            return COLD, "cold: the socket is another user's"
         import marshal
 
         umask = os.umask(0o077)
@@ -132,11 +147,11 @@ def main(argv: list[str], paths: list[str], idle: float) -> int:
         if sent < len(message):
             sock.sendall(message[sent:])
         answer = sock.recv(1)
-    except Exception:  # before the judge took the push: stdin is unread, the cold path judges it
-        return COLD
+    except Exception as exc:  # before the judge took the push: stdin is unread, the cold path judges it
+        return COLD, f"cold: {type(exc).__name__}: {exc}"
     if answer != b"A":  # S: stale (it exits), C: declined, b"": it went away before taking the push
         sock.close()
-        return COLD
+        return COLD, {b"S": "cold: stale judge", b"C": "cold: declined"}.get(answer, f"cold: answer {answer!r}")
     # The judge has the push: from here on, only its verdict counts, and no verdict refuses.
     try:
         sock.settimeout(None)
@@ -147,11 +162,11 @@ def main(argv: list[str], paths: list[str], idle: float) -> int:
                 break
             data += chunk
     except Exception as exc:
-        return refuse(f"the warm judge's answer could not be read ({type(exc).__name__}: {exc})")
+        return refuse(f"the warm judge's answer could not be read ({type(exc).__name__}: {exc})"), "warm: refused"
     if len(data) == 2 and data[:1] == b"X":
-        return data[1]
+        return data[1], f"warm: {data[1]}"
     what = "stopped before it gave a verdict" if len(data) < 2 else f"answered {data!r}, not a verdict"
-    return refuse(f"the warm judge of this repository {what}")
+    return refuse(f"the warm judge of this repository {what}"), "warm: refused"
 
 
 def refuse(why: str) -> int:
@@ -186,8 +201,8 @@ def start(git_dir: str, paths: list[str], idle: float, wait: float | None = None
     git's, whose sideband would otherwise stay open until the judge exits): unless one runs. With
     `wait`, until its socket answers (at most `wait` seconds): its pid, or None."""
     directory = judge_directory(git_dir)
-    if running(directory):
-        return None
+    if running(directory):  # another push (or an admin) is starting it, or it runs
+        return None if wait is None else _listening(directory, None, wait)
     read, write = os.pipe()
     first = os.fork()
     if first == 0:
@@ -212,14 +227,18 @@ def start(git_dir: str, paths: list[str], idle: float, wait: float | None = None
         pid = int(os.read(read, 32) or b"0")
     finally:
         os.close(read)
-    if wait is None:
-        return pid
+    return pid if wait is None else _listening(directory, pid, wait)
+
+
+def _listening(directory: str, pid: int | None, wait: float) -> int | None:
+    """The judge's pid once it listens (it writes its pid file then), at most `wait` seconds."""
     import time
 
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        if read_pid(directory) == pid:  # written once it listens
-            return pid
+        found = read_pid(directory)
+        if found and (pid is None or found == pid):
+            return found
         time.sleep(0.02)
     return None
 

@@ -26,16 +26,35 @@ LEARNING_RATE: 0.001
 
 
 # POLICY_TEST_HOOK=warm runs the suite against the warm judge (policy/warm.py): every server hook
-# hands its pushes to its repository's judge, which the first push starts. cold (the default):
-# BRANCH_POLICY_WARM=off, every push is judged by a process of its own (tests/test_warm.py turns
-# the judge on for its own tests). Either way no judge outlives the test that started it.
+# hands its pushes to its repository's judge, which the first push starts and waits for
+# (BRANCH_POLICY_WARM=wait); the summary says how many pushes were judged warm and cold. cold (the
+# default): BRANCH_POLICY_WARM=off, every push is judged by a process of its own
+# (tests/test_warm.py turns the judge on for its own tests). No judge outlives its test.
 HOOK_MODE = os.environ.get("POLICY_TEST_HOOK", "cold")
 if HOOK_MODE not in ("warm", "cold"):
     raise pytest.UsageError(f"POLICY_TEST_HOOK={HOOK_MODE}: warm or cold")
-if HOOK_MODE == "cold":
-    os.environ["BRANCH_POLICY_WARM"] = "off"
-else:
-    os.environ.pop("BRANCH_POLICY_WARM", None)
+os.environ["BRANCH_POLICY_WARM"] = "off" if HOOK_MODE == "cold" else "wait"
+if HOOK_MODE == "warm":
+    import tempfile
+
+    handle, WARM_LOG = tempfile.mkstemp(prefix="branch-policy-warm-log-", suffix=".txt")
+    os.close(handle)
+    os.environ["BRANCH_POLICY_WARM_LOG"] = WARM_LOG
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Warm mode: how the suite's pushes were judged (warm, or cold and why)."""
+    if HOOK_MODE != "warm":
+        return
+    from collections import Counter
+
+    with open(WARM_LOG, encoding="utf-8", errors="replace") as handle:
+        hows = Counter(line.split(" /", 1)[0] for line in handle)
+    warm = sum(n for how, n in hows.items() if how.startswith("warm"))
+    terminalreporter.write_line(f"warm judge: {warm} pushes judged warm, {sum(hows.values()) - warm} cold")
+    for how, n in hows.most_common():
+        terminalreporter.write_line(f"  {n:6d}  {how}")
+    os.unlink(WARM_LOG)
 
 
 def warm_judges(under: Path) -> list[int]:
