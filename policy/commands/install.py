@@ -69,7 +69,7 @@ raise SystemExit(main())"""
 # judge through a client that starts without site and imports only built-in modules. It exits
 # with COLD (75) when the push is to be judged the ordinary way; git's lines are unread then.
 WARM_CLIENT = """import sys
-sys.path[0:0] = {paths!r}
+sys.path[:0] = {paths!r}
 try:
     from policy.warmclient import main
 except Exception:
