@@ -92,6 +92,10 @@ def serve(git_dir: str, idle: float, paths: list[str]) -> int:
         return 0  # another judge runs (or starts) here
     me = identity(paths)  # before the imports: a file changed meanwhile makes this judge stale at once
     preload()
+    import gc
+
+    gc.collect()
+    gc.freeze()  # what is loaded now is never collected: a push's child copies none of it by touching it
     os.chdir(directory)  # bind by a relative name: the socket's full path may be too long for an address
     with contextlib.suppress(FileNotFoundError):
         os.unlink(SOCKET)
@@ -136,8 +140,8 @@ def serve(git_dir: str, idle: float, paths: list[str]) -> int:
                 conn.close()
             if _reap():
                 break
-            if time.monotonic() - last > idle:
-                break
+            if time.monotonic() - last > idle or not os.path.isdir(os.path.join(git_dir, "objects")):
+                break  # idle, or the repository is gone
             try:
                 if os.stat(SOCKET).st_ino != inode:
                     break

@@ -4,6 +4,7 @@ verdict whatever state the judge is in: absent, stale, killed mid-push, busy, be
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -139,6 +140,11 @@ def test_absent_judge_is_started_and_the_push_judged_cold(tmp_path: Path) -> Non
     repo.git("reset", "-q", "--hard", "HEAD~2")
     repo.commit("feat: fine", {"b.py": "b = 1\n"})
     assert repo.push("dev").ok
+    # the repository removed: its judge exits too
+    pid = judge_pid(world.server)
+    shutil.rmtree(world.server)
+    wait_for(lambda: gone(pid))
+    assert not directory.exists()
 
 
 def test_a_stale_judge_exits_and_the_push_is_judged_cold(seeded: tuple[World, Repo]) -> None:
