@@ -132,11 +132,14 @@ def serve(git_dir: str, idle: float, paths: list[str]) -> int:
                 last = time.monotonic()
                 pid = os.fork()
                 if pid == 0:
-                    signal.set_wakeup_fd(-1)
-                    listener.close()
-                    for fd in (lock, wake, woken):
-                        os.close(fd)
-                    _child(conn, git_dir, me)  # never returns
+                    try:
+                        signal.set_wakeup_fd(-1)
+                        listener.close()
+                        for fd in (lock, wake, woken):
+                            os.close(fd)
+                        _child(conn, git_dir, me)
+                    finally:  # the child never returns into this loop, whatever happened in it
+                        os._exit(1)
                 conn.close()
             if _reap():
                 break
