@@ -234,6 +234,7 @@ def test_killed_mid_push_refuses_with_one_line(seeded: tuple[World, Repo], tmp_p
     assert pushing.returncode == 0, err
     cold = hook(world.server, line, {**env, "BRANCH_POLICY_WARM": "off"})
     assert (cold.returncode, cold.stderr) == (0, err)
+    shutil.rmtree(policy.warmclient.judge_directory(str(world.server)))  # what the killed judge left
 
 
 def test_concurrent_pushes_through_git_daemon(tmp_path: Path) -> None:
