@@ -400,6 +400,15 @@ def install_server_hook(cfg: Config, server: Path) -> Optional[str]:
     return None if run.ok else f"rc={run.rc}: {run.tail()}"
 
 
+def warm_judge(cfg: Config, server: Path, running: bool) -> None:
+    """Start the server's warm judge (policy/warm.py) before the timed pushes, so that none of them
+    is the first push that starts it; or stop it."""
+    probe([*cfg.policy_cmd, "warm", "start" if running else "stop", str(server)], server, timeout=60)
+
+
+COLD_ENV = {"BRANCH_POLICY_WARM": "off"}  # the hook judges the push in a process of its own
+
+
 def set_hook(server: Path, enabled: bool) -> None:
     hook, off = server / "hooks" / "pre-receive", server / "hooks" / "pre-receive.bench-off"
     if enabled and off.exists():
@@ -467,13 +476,15 @@ def seed_server(client: Path, server: Path, cases: Sequence[PushCase]) -> None:
         )
 
 
-def timed_pushes(client: Path, server: Path, case: PushCase, runs: int) -> Result:
-    """Median of `runs` pushes (one only, if a push takes over SLOW_PUSH seconds)."""
+def timed_pushes(client: Path, server: Path, case: PushCase, runs: int, cold: bool = False) -> Result:
+    """Median of `runs` pushes (one only, if a push takes over SLOW_PUSH seconds); `cold`: without
+    the warm judge."""
     results: list[Run] = []
+    env = {**os.environ, **COLD_ENV} if cold else None
     while len(results) < max(1, runs):
         set_server_refs(server, case.before)
         specs = case.push_specs or case.refspecs
-        results.append(probe(["git", "push", "-q", "--no-verify", str(server), *specs], client, timeout=900))
+        results.append(probe(["git", "push", "-q", "--no-verify", str(server), *specs], client, env=env, timeout=900))
         if results[-1].seconds > SLOW_PUSH:
             break
     return Result(results)
@@ -503,14 +514,16 @@ def hook_git_processes(cfg: Config, client: Path, server: Path, case: PushCase) 
     return str(count.total) if run.rc == 0 else f"{count.total} (rc={run.rc})"
 
 
-def push_case(cfg: Config, client: Path, server: Path, case: PushCase, runs: int, notes: list[str]) -> list[str]:
-    """Time the push without, then with, the pre-receive hook."""
+def push_case(
+    cfg: Config, client: Path, server: Path, case: PushCase, runs: int, notes: list[str], cold: bool = False
+) -> list[str]:
+    """Time the push without, then with, the pre-receive hook (`cold`: without the warm judge)."""
     set_hook(server, False)
     plain = timed_pushes(client, server, case, runs)
     set_hook(server, True)
     timed_hook(server, True)
     try:
-        hooked = timed_pushes(client, server, case, runs)
+        hooked = timed_pushes(client, server, case, runs, cold)
     finally:
         inside = timed_hook(server, False)
     alone = fmt_seconds(statistics.median(inside)) if inside else "-"
@@ -521,7 +534,7 @@ def push_case(cfg: Config, client: Path, server: Path, case: PushCase, runs: int
         lines = (hooked.first.stderr.strip() or "(no output)").splitlines()
         notes.append(f"{case.label}: " + "\n    ".join(lines[:5] + lines[-2:]))
     return [
-        case.label,
+        case.label + (" (cold: BRANCH_POLICY_WARM=off)" if cold else ""),
         f"{case.commits:,}",
         f"{len(case.refspecs):,}",
         fmt_result(plain, 900),
@@ -666,12 +679,16 @@ def bench_push(cfg: Config) -> None:
             if error:
                 print(f"skipped: policy install --server failed: {error}")
                 return
+            warm_judge(cfg, server, True)
             for case in cases:
-                try:
-                    rows.append(push_case(cfg, client, server, case, runs, notes))
-                except subprocess.CalledProcessError as exc:
-                    detail = exc.stderr.decode(errors="replace").strip()[-200:]
-                    rows.append([case.label, "-", "-", "-", "-", "-", "-", "-", f"error: {detail}"])
+                # 1-commit pushes: with the warm judge, then as each push ran before it (cold)
+                for cold in (False, True) if case.commits == 1 else (False,):
+                    try:
+                        rows.append(push_case(cfg, client, server, case, runs, notes, cold))
+                    except subprocess.CalledProcessError as exc:
+                        detail = exc.stderr.decode(errors="replace").strip()[-200:]
+                        rows.append([case.label, "-", "-", "-", "-", "-", "-", "-", f"error: {detail}"])
+            warm_judge(cfg, server, False)
     print_table(
         f"push latency, median of {cfg.repeat} (bulk pushes: of {bulk_runs}); "
         "the server's refs are reset before each push",
@@ -778,9 +795,29 @@ def load_phase(client: Path, url: str, work: list[list[tuple[str, bool, str]]], 
     return LoadPhase(time.perf_counter() - start, pushes, wrong[0])
 
 
+def cold_hook(server: Path, cold: bool) -> None:
+    """Make the server's pre-receive judge every push cold (BRANCH_POLICY_WARM=off), or undo it."""
+    hook, kept = server / "hooks" / "pre-receive", server / "hooks" / "pre-receive.warm"
+    if cold:
+        text = hook.read_text()
+        shebang, rest = text.split("\n", 1)
+        hook.rename(kept)
+        hook.write_text(f"{shebang}\nBRANCH_POLICY_WARM=off; export BRANCH_POLICY_WARM\n{rest}")
+        hook.chmod(0o755)
+    elif kept.exists():
+        kept.replace(hook)
+
+
+LOAD_MODES = {
+    "plain": "without (git alone)",
+    "warm": "with the hook (warm judge)",
+    "cold": "with the hook, cold (BRANCH_POLICY_WARM=off)",
+}
+
+
 def bench_load(cfg: Config) -> None:
     """`git daemon` on loopback, `--load-clients` clients pushing `--load-pushes` times each (half
-    valid, half invalid), without and with the hook, in interleaved rounds."""
+    valid, half invalid), without the hook, with it (warm judge) and with it cold, in interleaved rounds."""
     clients, per_client, rounds = cfg.load_clients, cfg.load_pushes, max(1, min(cfg.repeat, 3))
     print(f"\n== load: git daemon on 127.0.0.1, {clients} clients x {per_client} pushes, {rounds} round(s) ==")
     client = ensure_repo(cfg, cfg.load_commits)
@@ -794,14 +831,16 @@ def bench_load(cfg: Config) -> None:
         if error:
             print(f"skipped: policy install --server failed: {error}")
             return
-        phases: dict[bool, list[LoadPhase]] = {False: [], True: []}
-        hook_under_load: list[float] = []
+        warm_judge(cfg, server, True)
+        phases: dict[str, list[LoadPhase]] = {mode: [] for mode in LOAD_MODES}
+        hook_under_load: dict[str, list[float]] = {mode: [] for mode in LOAD_MODES}
         single: list[float] = []
         with git_daemon(root, clients) as base:
             url = f"{base}/load.git"
             for r in range(rounds):
-                for hooked in (False, True):
-                    label = f"load-r{r}-{'hook' if hooked else 'plain'}"
+                for mode in LOAD_MODES:
+                    hooked = mode != "plain"
+                    label = f"load-r{r}-{'hook' if mode == 'warm' else mode}"
                     commits = load_commits(client, dev, label, clients * per_client)
                     work = [
                         [(sha, valid, f"feature-{label}-c{c}-p{p}") for p, (sha, valid) in
@@ -809,14 +848,16 @@ def bench_load(cfg: Config) -> None:
                         for c in range(clients)
                     ]  # fmt: skip
                     set_hook(server, hooked)
+                    cold_hook(server, mode == "cold")
                     if hooked:
                         timed_hook(server, True)
                     try:
-                        phases[hooked].append(load_phase(client, url, work, hooked))
+                        phases[mode].append(load_phase(client, url, work, hooked))
                     finally:
                         if hooked:
-                            hook_under_load += timed_hook(server, False)
-            # the same pushes from one client, one at a time: the hook's single-client time
+                            hook_under_load[mode] += timed_hook(server, False)
+                        cold_hook(server, False)
+            # the same pushes from one client, one at a time: the hook's single-client time (warm)
             commits = load_commits(client, dev, "load-single", 2 * per_client)
             set_hook(server, True)
             timed_hook(server, True)
@@ -825,22 +866,23 @@ def bench_load(cfg: Config) -> None:
                                                   enumerate(commits)]], True)  # fmt: skip
             finally:
                 single = timed_hook(server, False)
+        warm_judge(cfg, server, False)
     rows = []
-    for hooked in (False, True):
-        runs = phases[hooked]
+    for mode, label in LOAD_MODES.items():
+        runs = phases[mode]
         total = sum(len(p.pushes) for p in runs)
         per_s = statistics.median(len(p.pushes) / p.seconds for p in runs)
         latency = statistics.median(r.seconds for p in runs for r in p.pushes)
         rows.append([
-            "with the hook" if hooked else "without (git alone)",
+            label,
             f"{total:,}",
             f"{per_s:.1f}",
             fmt_seconds(latency),
-            fmt_seconds(statistics.median(hook_under_load)) if hooked and hook_under_load else "-",
+            fmt_seconds(statistics.median(hook_under_load[mode])) if hook_under_load[mode] else "-",
             str(sum(p.wrong for p in runs)),
         ])  # fmt: skip
     rows.append([
-        "one client, one push at a time, with the hook", f"{len(alone.pushes)}",
+        "one client, one push at a time, with the hook (warm judge)", f"{len(alone.pushes)}",
         f"{len(alone.pushes) / alone.seconds:.1f}", fmt_seconds(statistics.median(r.seconds for r in alone.pushes)),
         fmt_seconds(statistics.median(single)) if single else "-", str(alone.wrong),
     ])  # fmt: skip
@@ -850,12 +892,12 @@ def bench_load(cfg: Config) -> None:
         ["server", "pushes", "pushes/s", "client push median", "hook alone median", "wrong verdicts"],
         rows,
     )
-    plain = statistics.median(len(p.pushes) / p.seconds for p in phases[False])
-    hooked_rate = statistics.median(len(p.pushes) / p.seconds for p in phases[True])
-    if hook_under_load and single:
+    rate = {mode: statistics.median(len(p.pushes) / p.seconds for p in phases[mode]) for mode in LOAD_MODES}
+    if hook_under_load["warm"] and single:
         print(
-            f"  throughput with the hook: {hooked_rate / plain:.0%} of git's own (target >= 85%); hook median under "
-            f"load {statistics.median(hook_under_load) / statistics.median(single):.1f}x its single-client median "
+            f"  throughput with the hook: {rate['warm'] / rate['plain']:.0%} of git's own (target >= 85%; cold: "
+            f"{rate['cold'] / rate['plain']:.0%}); hook median under load "
+            f"{statistics.median(hook_under_load['warm']) / statistics.median(single):.1f}x its single-client median "
             "(target <= 2x)"
         )
 
@@ -939,13 +981,18 @@ def bench_scale(cfg: Config) -> None:
         if error:
             print(f"skipped: policy install --server failed: {error}")
             return
+        warm_judge(cfg, server, True)
         for case in cases:
-            try:
-                rows.append(push_case(cfg, client, server, case, runs if case.commits > 1 else cfg.repeat, notes))
-            except subprocess.CalledProcessError as exc:
-                detail = exc.stderr.decode(errors="replace").strip()[-200:]
-                rows.append([case.label, "-", "-", "-", "-", "-", "-", "-", f"error: {detail}"])
-            print("  " + " | ".join(rows[-1]), flush=True)  # as it comes: the rows at scale take minutes
+            for cold in (False, True) if case.commits == 1 else (False,):
+                try:
+                    rows.append(
+                        push_case(cfg, client, server, case, runs if case.commits > 1 else cfg.repeat, notes, cold)
+                    )
+                except subprocess.CalledProcessError as exc:
+                    detail = exc.stderr.decode(errors="replace").strip()[-200:]
+                    rows.append([case.label, "-", "-", "-", "-", "-", "-", "-", f"error: {detail}"])
+                print("  " + " | ".join(rows[-1]), flush=True)  # as it comes: the rows at scale take minutes
+        warm_judge(cfg, server, False)
     print_table(
         f"at scale, median of {runs} (1-commit pushes: of {cfg.repeat}); the server's refs are reset before each push; "
         "targets: mirror and many branches under 5 s and 10 s hook alone, a 1-commit push under 50 ms",

@@ -24,6 +24,11 @@ COMMANDS = {
         "install",
         "Install the client hooks, or the server hook into a bare repository.",
     ),
+    "warm": (
+        "policy.commands.warmcli",
+        "warm",
+        "The server's warm judge of a bare repository: policy warm start / stop / status BARE_GIT_DIR.",
+    ),
     "doctor": (
         "policy.commands.doctor",
         "doctor",

@@ -25,6 +25,97 @@ LEARNING_RATE: 0.001
 """
 
 
+# POLICY_TEST_HOOK=warm runs the suite against the warm judge (policy/warm.py): every server hook
+# hands its pushes to its repository's judge, which the first push starts and waits for
+# (BRANCH_POLICY_WARM=wait); the summary says how many pushes were judged warm and cold. cold (the
+# default): BRANCH_POLICY_WARM=off, every push is judged by a process of its own
+# (tests/test_warm.py turns the judge on for its own tests). No judge outlives its test.
+HOOK_MODE = os.environ.get("POLICY_TEST_HOOK", "cold")
+if HOOK_MODE not in ("warm", "cold"):
+    raise pytest.UsageError(f"POLICY_TEST_HOOK={HOOK_MODE}: warm or cold")
+os.environ["BRANCH_POLICY_WARM"] = "off" if HOOK_MODE == "cold" else "wait"
+if HOOK_MODE == "warm":
+    import tempfile
+
+    handle, WARM_LOG = tempfile.mkstemp(prefix="branch-policy-warm-log-", suffix=".txt")
+    os.close(handle)
+    os.environ["BRANCH_POLICY_WARM_LOG"] = WARM_LOG
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Warm mode: how the suite's pushes were judged (warm, or cold and why)."""
+    if HOOK_MODE != "warm":
+        return
+    from collections import Counter
+
+    with open(WARM_LOG, encoding="utf-8", errors="replace") as handle:
+        hows = Counter(line.split(" /", 1)[0] for line in handle)
+    warm = sum(n for how, n in hows.items() if how.startswith("warm"))
+    terminalreporter.write_line(f"warm judge: {warm} pushes judged warm, {sum(hows.values()) - warm} cold")
+    for how, n in hows.most_common():
+        terminalreporter.write_line(f"  {n:6d}  {how}")
+    os.unlink(WARM_LOG)
+
+
+def warm_judges(under: Path) -> list[int]:
+    """The pids of the warm judges serving a repository under `under` (their command lines)."""
+    found: list[int] = []
+    try:
+        if not os.listdir(f"/tmp/branch-policy-warm-{os.getuid()}"):  # where each judge keeps its socket
+            return found
+    except OSError:
+        return found
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                words = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if any(b"policy.warm import main" in w for w in words) and any(w.startswith(bytes(under)) for w in words):
+            found.append(int(entry))
+    return found
+
+
+def stop_warm_judges(under: Path) -> None:
+    import signal
+    import time
+
+    for pid in warm_judges(under):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as handle:
+                    if handle.read().rsplit(b")", 1)[-1].split()[:1] == [b"Z"]:
+                        break
+            except OSError:
+                break
+            time.sleep(0.01)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_warm_judge_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    yield
+    base = tmp_path_factory.getbasetemp()
+    stop_warm_judges(base)
+    import time
+
+    time.sleep(0.3)  # one that a push started just now may still be on its way to exec
+    stop_warm_judges(base)
+
+
+@pytest.fixture(autouse=True)
+def warm_judges_stopped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The judges a test's pushes started end with it (each holds ~30 MB)."""
+    yield
+    stop_warm_judges(tmp_path_factory.getbasetemp())
+
+
 @pytest.fixture(autouse=True)
 def git_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """A private global git config: fixed identity, main as the default branch, no user hooks."""

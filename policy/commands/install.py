@@ -65,6 +65,19 @@ except ImportError:
 raise SystemExit(main())"""
 
 
+# The warm path (policy/warm.py): the server hook first hands the push to this repository's warm
+# judge through a client that starts without site and imports only built-in modules. It exits
+# with COLD (75) when the push is to be judged the ordinary way; git's lines are unread then.
+WARM_CLIENT = """import sys
+sys.path[:0] = {paths!r}
+try:
+    from policy.warmclient import main
+except Exception:
+    raise SystemExit(75)
+raise SystemExit(main(sys.argv[1:], {paths!r}, {idle!r}))"""
+WARM_IDLE = 900.0  # seconds a warm judge waits for the next push before it exits
+
+
 def import_paths() -> list[str]:
     """Where this Python finds policy and its dependencies, beyond the standard library."""
     import site
@@ -77,13 +90,21 @@ def import_paths() -> list[str]:
     return [p for p in dict.fromkeys(found) if os.path.isdir(p)]
 
 
-def hook_script(name: str, python: str, fail_closed: bool = False, git_dir: str = "") -> str:
+def hook_script(name: str, python: str, fail_closed: bool = False, git_dir: str = "", warm_idle: float = 0) -> str:
     """A small sh script: run a kept legacy hook first, then `python -m policy hook <name>` with
     the Python that installed it; if that Python cannot run, say why (refusing, on a server).
-    On a server (`fail_closed`) the Python starts without site (FAST_START)."""
+    On a server (`fail_closed`) the Python starts without site (FAST_START); the pre-receive hook
+    tries the warm judge first when `warm_idle` > 0 (WARM_CLIENT) and runs that when it answers COLD."""
     call = f'"$PYTHON" -m policy hook {name} "$@"'
     if fail_closed:
         call = f'"$PYTHON" -S -c {shlex.quote(FAST_START.format(paths=import_paths()))} {name} "$@"'
+    warm = ours = ""
+    if fail_closed and name == "pre-receive" and warm_idle > 0:
+        client = WARM_CLIENT.format(paths=import_paths(), idle=float(warm_idle))
+        warm_call = f'"$PYTHON" -S -I -c {shlex.quote(client)} {name} "$@"'
+        verdict = '[ "$rc" -eq 75 ] || exit "$rc"'  # 75: judge it cold
+        warm = f'if [ "$BRANCH_POLICY_WARM" != off ]; then\n    {warm_call}\n    rc=$?\n    {verdict}\nfi\n'
+        ours = f'{{ if [ "$BRANCH_POLICY_WARM" != off ]; then {warm_call}; rc=$?; {verdict}; fi; {call}; }}'
     reinstall = f"policy install --server {shlex.quote(git_dir)}" if fail_closed else "policy install"
     fix = (
         f"fix: install branch-policy where user $who can run it (python3 -m venv /opt/branch-policy && "
@@ -97,15 +118,16 @@ def hook_script(name: str, python: str, fail_closed: bool = False, git_dir: str 
         '    say "hook skipped (the server still judges every push)"\n    exit 0'
     )
     if name in STDIN_HOOKS:  # git's lines go to both the legacy hook and ours: read with the shell's own `read`
+        ours = ours or call
         body = f"""if [ -x "$0.legacy" ]; then
     input=
     while IFS= read -r line || [ -n "$line" ]; do input="$input$line
 "; done
     printf '%s' "$input" | "$0.legacy" "$@" || exit $?
-    printf '%s' "$input" | {call}
+    printf '%s' "$input" | {ours}
     exit $?
 fi
-exec {call}"""
+{warm}exec {call}"""
     else:
         body = f"""if [ -x "$0.legacy" ]; then "$0.legacy" "$@" || exit $?; fi
 exec {call}"""
@@ -222,7 +244,16 @@ def hooks_dir(git: Git) -> str:
 )
 @click.option("--policy", "policy_file", metavar="FILE", help="Server: judge with this file instead of main's.")
 @click.option("--force", is_flag=True, help="Replace a hook that is not ours (it is kept as <hook>.legacy).")
-def install(server: Optional[str], policy_file: Optional[str], force: bool) -> None:
+@click.option(
+    "--warm-idle",
+    type=float,
+    default=WARM_IDLE,
+    show_default=True,
+    metavar="SECONDS",
+    help="Server: the warm judge (started by the first push) exits after this long without a push; "
+    "0: no warm judge, every push starts its own process.",
+)
+def install(server: Optional[str], policy_file: Optional[str], force: bool, warm_idle: float) -> None:
     """Write the client hooks (pre-commit, commit-msg, pre-merge-commit, pre-push) into this
     repository's hooks directory, for those who do not use the pre-commit framework; or, with
     --server, the pre-receive hook into a bare repository on the git server."""
@@ -254,12 +285,19 @@ def install(server: Optional[str], policy_file: Optional[str], force: bool) -> N
         git.run("config", "core.useReplaceRefs", "false")
         path = os.path.join(git_dir, "hooks", "pre-receive")
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        note = write_hook(path, hook_script("pre-receive", python, fail_closed=True, git_dir=git_dir), force)
+        note = write_hook(
+            path, hook_script("pre-receive", python, fail_closed=True, git_dir=git_dir, warm_idle=warm_idle), force
+        )
         if os.geteuid() == 0 and owner.st_uid != 0:
             for written in (path, path + ".legacy", os.path.join(git_dir, "config")):
                 if os.path.exists(written):
                     os.chown(written, owner.st_uid, owner.st_gid)
             note += f" (owned by uid {owner.st_uid}, the repository's owner)"
+        # a judge started by the hook as it was (another interpreter, another idle time) steps aside
+        from policy.warm import stop_judge
+
+        if stop_judge(git_dir):
+            note += "; the running warm judge was stopped (the next push starts one, if the hook uses it)"
         click.echo(f"{path}: {note}")
         return
     try:

@@ -1,0 +1,345 @@
+"""The warm judge: a long-lived process per bare repository with the whole server path imported,
+to which the hook's client (policy/warmclient.py) hands each push over a Unix socket.
+
+It listens on /tmp/branch-policy-warm-<uid>/<hash of the repository's path>/judge.sock (both
+directories 0700, the socket 0600, all the hook's user's; a connection from any other uid is
+dropped, and the client talks only to a judge of its own uid) and forks one child per push.
+The child takes the client's stdin, stdout and stderr, its argv, working directory, environment
+and umask, and runs exactly what `policy hook pre-receive` runs (policy.commands.hook.dispatch),
+under the same time budget; then it sends back the exit code. Nothing is judged in this process
+itself, so nothing read for one push (the policy on main, refs, objects) outlives it: the next
+push reads everything anew, as the cold path does.
+
+It serves only its own repository, and only clients of the same installation: a client whose
+installation differs (another interpreter, or this one's files changed since the judge started:
+an upgrade) gets "stale", and the judge exits; that push and the next are judged cold, and the
+next one starts a new judge. It exits too after `idle` seconds without a push, on SIGTERM
+(`policy warm stop`), and when its socket file is removed or replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import signal
+import socket
+import stat
+import struct
+import sys
+import time
+from typing import Optional
+
+from policy.warmclient import LOCK, PID, PROTOCOL, SOCKET, identity, judge_directory
+
+STALE = 3  # a child's exit status: the client's installation is not this judge's; the judge exits
+MARKER = "policy.warm"  # in the judge's command line (SERVE imports it): how `policy warm stop` knows it
+# Environment variables that change how a cold `python -S -c ...` would run: such pushes go cold.
+PYTHON_HARMLESS = frozenset({"PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX", "PYTHONUNBUFFERED"})
+
+
+def private_directory(directory: str) -> Optional[str]:
+    """Make the judge's directory and its parent (0700, ours, no symlinks); None if they are,
+    else why they cannot be used (another user made one first: no warm judge then)."""
+    for path in (os.path.dirname(directory), directory):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, 0o700)
+        st = os.lstat(path)
+        if not stat.S_ISDIR(st.st_mode):
+            return f"{path} is not a directory"
+        if st.st_uid != os.getuid():
+            return f"{path} belongs to uid {st.st_uid}, not to this user ({os.getuid()})"
+        if st.st_mode & 0o077:
+            os.chmod(path, 0o700)
+    return None
+
+
+def preload() -> None:
+    """Import everything the server path imports, so that a push imports nothing."""
+    import importlib
+    import pkgutil
+
+    import policy.rules
+
+    names = ["policy.commands.hook", "policy.report", "policy.config", "policy.engine", "policy.gitio",
+             "policy.loading", "policy.model", "policy.verdict", "policy.judged", "policy.flatyaml",
+             "policy.commitmsg", "policy.naming", "policy.patterns", "yaml", "re2", "subprocess"]  # fmt: skip
+    for name in names:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    for module in pkgutil.iter_modules(policy.rules.__path__, "policy.rules."):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module.name)
+
+
+def main(argv: list[str]) -> int:
+    """policy.warmclient.SERVE: serve(<bare repository>, <idle seconds>, <import paths>...)."""
+    git_dir, idle, paths = os.path.abspath(argv[0]), float(argv[1]), list(argv[2:])
+    return serve(git_dir, idle, paths)
+
+
+def serve(git_dir: str, idle: float, paths: list[str]) -> int:
+    import fcntl
+    import select
+
+    directory = judge_directory(git_dir)
+    try:
+        if private_directory(directory):
+            return 1
+        lock = os.open(os.path.join(directory, LOCK), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return 0  # another judge runs (or starts) here
+    me = identity(paths)  # before the imports: a file changed meanwhile makes this judge stale at once
+    preload()
+    import gc
+
+    gc.collect()
+    gc.freeze()  # what is loaded now is never collected: a push's child copies none of it by touching it
+    os.chdir(directory)  # bind by a relative name: the socket's full path may be too long for an address
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(SOCKET)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    previous = os.umask(0o177)
+    try:
+        listener.bind(SOCKET)
+    finally:
+        os.umask(previous)
+    os.chmod(SOCKET, 0o600)
+    listener.listen(128)
+    inode = os.stat(SOCKET).st_ino
+    with open(PID + ".tmp", "w", encoding="ascii") as handle:
+        handle.write(f"{os.getpid()}\n")
+    os.replace(PID + ".tmp", PID)
+    stopping: list[int] = []
+
+    def stop(signum: int, frame: object) -> None:
+        stopping.append(signum)
+
+    wake, woken = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(woken)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, stop)
+    last = time.monotonic()
+    try:
+        while not stopping:
+            ready, _, _ = select.select([listener.fileno(), wake], [], [], 1.0)
+            if listener.fileno() in ready:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    continue
+                last = time.monotonic()
+                pid = os.fork()
+                if pid == 0:
+                    try:
+                        signal.set_wakeup_fd(-1)
+                        listener.close()
+                        for fd in (lock, wake, woken):
+                            os.close(fd)
+                        _child(conn, git_dir, me)
+                    finally:  # the child never returns into this loop, whatever happened in it
+                        os._exit(1)
+                conn.close()
+            if _reap():
+                break
+            if time.monotonic() - last > idle or not os.path.isdir(os.path.join(git_dir, "objects")):
+                break  # idle, or the repository is gone
+            try:
+                if os.stat(SOCKET).st_ino != inode:
+                    break
+            except OSError:
+                break
+    finally:
+        with contextlib.suppress(OSError):
+            if os.stat(SOCKET).st_ino == inode:
+                os.unlink(SOCKET)
+        with contextlib.suppress(OSError, ValueError), open(PID, encoding="ascii") as handle:
+            if int(handle.read().strip()) == os.getpid():
+                os.unlink(PID)
+        listener.close()
+        with contextlib.suppress(OSError):  # nothing left behind (a judge starting now makes its own)
+            os.unlink(LOCK)
+            os.rmdir(directory)
+    return 0
+
+
+def _reap() -> bool:
+    """Collect finished children; True if one found this judge stale."""
+    stale = False
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return stale
+        if pid == 0:
+            return stale
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == STALE:
+            stale = True
+
+
+def _receive(conn: socket.socket) -> tuple[tuple[object, ...], list[int]]:
+    conn.settimeout(10)
+    size = struct.calcsize("3i")
+    data, ancillary, _, _ = conn.recvmsg(1 << 16, socket.CMSG_SPACE(3 * size))
+    fds: list[int] = []
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds += [int.from_bytes(payload[i : i + 4], sys.byteorder, signed=True) for i in range(0, len(payload), 4)]
+    while len(data) < 8:
+        chunk = conn.recv(1 << 16)
+        if not chunk:
+            raise EOFError("short request")
+        data += chunk
+    length = int.from_bytes(data[:8], "big")
+    body = bytearray(data[8:])
+    while len(body) < length:
+        chunk = conn.recv(min(1 << 20, length - len(body)))
+        if not chunk:
+            raise EOFError("short request")
+        body += chunk
+    import marshal
+
+    request = marshal.loads(bytes(body))
+    if not isinstance(request, tuple) or len(request) != 6 or len(fds) != 3:
+        raise ValueError("not a request")
+    return request, fds
+
+
+def _locale(env: dict[bytes, bytes]) -> Optional[tuple[str, str, bool]]:
+    """How a cold Python started in `env` would set up its stdio: (encoding, stdin/stdout errors,
+    C locale coerced), or None when this judge cannot say (the push goes cold)."""
+    name = next((env[k] for k in (b"LC_ALL", b"LC_CTYPE", b"LANG") if env.get(k)), b"").decode("ascii", "replace")
+    if name in ("", "C", "POSIX"):
+        return "utf-8", "surrogateescape", not env.get(b"LC_ALL")  # UTF-8 mode (PEP 538, 540)
+    if name.lower().replace("-", "").endswith(".utf8"):
+        return "utf-8", "strict", False
+    return None
+
+
+def _child(conn: socket.socket, git_dir: str, me: str) -> None:
+    """One push: check the request, take it (b"A"), judge it, send b"X" and the exit code."""
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+    try:
+        credentials = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        uid = struct.unpack("3i", credentials)[1]
+        if uid != os.getuid():
+            os._exit(1)
+        request, fds = _receive(conn)
+    except Exception:  # not a client of ours: the client, if any, sees the connection close and goes cold
+        os._exit(1)
+    tag, ident, argv, cwd, env, umask = request
+    if tag != PROTOCOL or ident != me:
+        conn.sendall(b"S")
+        os._exit(STALE)
+    assert isinstance(argv, list) and isinstance(cwd, str) and isinstance(env, dict) and isinstance(umask, int)
+    stdio = _locale(env)
+    try:
+        here = os.path.samefile(os.path.join(cwd, os.fsdecode(env.get(b"GIT_DIR", b"."))), git_dir)
+    except OSError:
+        here = False
+    odd = [k for k in env if k.startswith(b"PYTHON") and os.fsdecode(k) not in PYTHON_HARMLESS]
+    if not here or stdio is None or odd:  # another repository, or a start this judge cannot mimic
+        conn.sendall(b"C")
+        os._exit(0)
+    encoding, errors, coerced = stdio
+    os.chdir(cwd)
+    os.umask(umask)
+    os.environb.clear()
+    os.environb.update(env)
+    if coerced:
+        os.environ["LC_CTYPE"] = "C.UTF-8"
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding, errors)
+    unbuffered = bool(env.get(b"PYTHONUNBUFFERED"))  # python -u: nothing waits in a buffer
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        raw = io.FileIO(fd, "w", closefd=False)
+        binary = raw if unbuffered else io.BufferedWriter(raw)
+        text = io.TextIOWrapper(
+            binary,  # type: ignore[arg-type]
+            encoding,
+            errors if fd == 1 else "backslashreplace",
+            line_buffering=fd == 2 and not unbuffered,  # stderr is line-buffered, as Python's own
+            write_through=unbuffered,
+        )
+        setattr(sys, name, text)
+    sys.argv = ["-c", *argv]
+    conn.sendall(b"A")
+    code = judge(argv)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    with contextlib.suppress(OSError):
+        conn.sendall(b"X" + bytes([code & 0xFF]))
+    os._exit(0)
+
+
+def judge(argv: list[str]) -> int:
+    """What `policy hook ...` runs (the cold path's FAST_START: main(), SystemExit)."""
+    from policy.commands.hook import dispatch
+
+    try:
+        return int(dispatch(argv))
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException as exc:  # never a traceback, never a pass
+        prefix = "GL-HOOK-ERR: " if os.environ.get("GL_ID") or os.environ.get("GL_PROTOCOL") else ""
+        with contextlib.suppress(Exception):
+            print(f"{prefix}branch-policy: internal error, push refused (fail closed): {type(exc).__name__}: {exc}",
+                  file=sys.stderr)  # fmt: skip
+        return 2
+
+
+# -- policy warm start / stop / status ------------------------------------------------------------
+
+
+def judge_pid(git_dir: str) -> Optional[int]:
+    """The pid of the judge serving this repository, if one runs (its pid file, checked against
+    the process's command line)."""
+    from policy.warmclient import read_pid, running
+
+    directory = judge_directory(os.path.abspath(git_dir))
+    pid = read_pid(directory)
+    if pid is None or not running(directory):
+        return None
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            words = handle.read().split(b"\0")
+    except OSError:
+        return pid  # no /proc: the lock and the pid file say it
+    return pid if any(MARKER.encode() in w for w in words) else None
+
+
+def stop_judge(git_dir: str, timeout: float = 10.0) -> Optional[int]:
+    """SIGTERM the repository's judge and wait until it is gone; its pid, or None if none ran."""
+    pid = judge_pid(git_dir)
+    if pid is None:
+        return None
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.02)
+    if _alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # our own child (tests start judges directly): reap it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True

@@ -1,0 +1,251 @@
+"""The warm judge's client: what the server hook runs first, on every push.
+
+It starts with `python -S -I` and imports nothing but the standard library's built-in modules,
+so it is up in a few milliseconds. It hands the push to the warm judge of this repository
+(policy/warm.py) over a Unix socket: its own stdin, stdout and stderr go along as file
+descriptors (the judge reads git's lines and writes its verdict on them directly, as the cold
+path would), with argv, the working directory, the whole environment and the umask. The judge
+answers with one byte when it takes the push and with the exit code when it is done.
+
+main() returns the verdict's exit code, or COLD when the push must be judged the ordinary way
+(`python -m policy hook pre-receive`, the cold path): no judge, a judge of another installation
+or of an older copy of this one (stale: it exits), or one that declines this push. COLD is only
+ever returned before the judge took the push, so git's lines on stdin are still unread. A judge
+that stops after it took the push, or answers nonsense, refuses the push with one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+COLD = 75  # "judge it cold": the hook script runs the ordinary path on the same, unread stdin
+BASE = "/tmp/branch-policy-warm-{uid}"  # the user's own (0700); a directory per repository in it
+SOCKET = "judge.sock"
+LOCK = "lock"
+PID = "pid"
+ACK_SECONDS = 20.0  # a judge that took the connection but does not say so in this time is stuck
+PROTOCOL = b"branch-policy-warm 1"
+
+
+def package_dir() -> str:
+    return os.path.dirname(os.path.abspath(__file__))
+
+
+def identity(paths: list[str]) -> str:
+    """This installation as it is on disk now: the interpreter, the package's every source file
+    (name, size, mtime) and the directories its dependencies come from (a pip install there
+    changes their mtime). A judge started from other files than these is stale."""
+    parts = [sys.executable, sys.version, ",".join(paths)]
+    for path in paths:
+        try:
+            parts.append(f"{path}:{os.stat(path).st_mtime_ns}")
+        except OSError:
+            parts.append(f"{path}:-")
+    root = package_dir()
+    todo = [root]
+    while todo:
+        current = todo.pop()
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name == "__pycache__":
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                todo.append(entry.path)
+            elif entry.name.endswith(".py"):
+                st = entry.stat()
+                parts.append(f"{entry.path[len(root) :]}:{st.st_size}:{st.st_mtime_ns}")
+    return "\n".join(parts)
+
+
+def repository() -> str:
+    """The bare repository the hook runs in (git sets GIT_DIR for hooks, relative to the cwd)."""
+    return os.path.abspath(os.environ.get("GIT_DIR") or ".")
+
+
+def judge_directory(git_dir: str) -> str:
+    """Where the judge of this repository keeps its socket, lock and pid file: outside the
+    repository (which gets copied, backed up, served over NFS), in this user's directory under
+    /tmp, named after the repository's real path."""
+    import zlib
+
+    real = os.fsencode(os.path.realpath(git_dir))
+    return os.path.join(BASE.format(uid=os.getuid()), f"{zlib.crc32(real):08x}{zlib.adler32(real):08x}")
+
+
+def _connect(sock: object, directory: str) -> None:
+    """connect() by the socket's path; by a relative name from its directory when the path is
+    longer than a Unix socket address allows (about 107 bytes)."""
+    path = os.path.join(directory, SOCKET)
+    if len(os.fsencode(path)) < 100:
+        sock.connect(path)  # type: ignore[attr-defined]
+        return
+    here = os.open(".", os.O_RDONLY)
+    try:
+        os.chdir(directory)
+        sock.connect(SOCKET)  # type: ignore[attr-defined]
+    finally:
+        os.fchdir(here)
+        os.close(here)
+
+
+def disabled() -> bool:
+    """BRANCH_POLICY_WARM=off: every push is judged cold (the hook script checks it first)."""
+    return os.environ.get("BRANCH_POLICY_WARM") == "off"
+
+
+def main(argv: list[str], paths: list[str], idle: float) -> int:
+    """Judge the push through the warm judge (its exit code), or COLD. BRANCH_POLICY_WARM=wait:
+    a push that finds no judge starts one and waits for it (at most 30 s) instead of going cold.
+    BRANCH_POLICY_WARM_LOG=FILE: one line per push there, how it was judged (warm, or cold and why)."""
+    if disabled() or idle <= 0:
+        return COLD
+    code, how = _main(argv, paths, idle)
+    log = os.environ.get("BRANCH_POLICY_WARM_LOG")
+    if log:
+        with contextlib.suppress(OSError):
+            fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            os.write(fd, f"{how} {os.getcwd()}\n".encode(errors="replace"))
+            os.close(fd)
+    return code
+
+
+def _main(argv: list[str], paths: list[str], idle: float) -> tuple[int, str]:
+    try:
+        import _socket
+
+        git_dir = repository()
+        directory = judge_directory(git_dir)
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            _connect(sock, directory)
+        except OSError:  # none there (no socket, a stale socket file, a judge that just left)
+            if os.environ.get("BRANCH_POLICY_WARM") != "wait" or not start(git_dir, paths, idle, wait=30):
+                sock.close()
+                start(git_dir, paths, idle)
+                return COLD, "cold: no judge (one starts)"
+            _connect(sock, directory)
+        credentials = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+        if int.from_bytes(credentials[4:8], sys.byteorder) != os.getuid():  # a judge of ours, no one else's
+            sock.close()
+            return COLD, "cold: the socket is another user's"
+        import marshal
+
+        umask = os.umask(0o077)
+        os.umask(umask)
+        request = marshal.dumps(
+            (PROTOCOL, identity(paths), list(argv), os.getcwd(), dict(os.environb), umask), 4
+        )  # fmt: skip
+        fds = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2))
+        message = len(request).to_bytes(8, "big") + request
+        sock.settimeout(ACK_SECONDS)
+        sent = sock.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+        if sent < len(message):
+            sock.sendall(message[sent:])
+        answer = sock.recv(1)
+    except Exception as exc:  # before the judge took the push: stdin is unread, the cold path judges it
+        return COLD, f"cold: {type(exc).__name__}: {exc}"
+    if answer != b"A":  # S: stale (it exits), C: declined, b"": it went away before taking the push
+        sock.close()
+        return COLD, {b"S": "cold: stale judge", b"C": "cold: declined"}.get(answer, f"cold: answer {answer!r}")
+    # The judge has the push: from here on, only its verdict counts, and no verdict refuses.
+    try:
+        sock.settimeout(None)
+        data = b""
+        while len(data) < 2:
+            chunk = sock.recv(2 - len(data))
+            if not chunk:
+                break
+            data += chunk
+    except Exception as exc:
+        return refuse(f"the warm judge's answer could not be read ({type(exc).__name__}: {exc})"), "warm: refused"
+    if len(data) == 2 and data[:1] == b"X":
+        return data[1], f"warm: {data[1]}"
+    what = "stopped before it gave a verdict" if len(data) < 2 else f"answered {data!r}, not a verdict"
+    return refuse(f"the warm judge of this repository {what}"), "warm: refused"
+
+
+def refuse(why: str) -> int:
+    prefix = "GL-HOOK-ERR: " if os.environ.get("GL_ID") or os.environ.get("GL_PROTOCOL") else ""
+    with contextlib.suppress(OSError):
+        os.write(2, f"{prefix}branch-policy: {why}; push refused (fail closed)\n".encode(errors="replace"))
+    return 2
+
+
+def running(directory: str) -> bool:
+    """A judge holds the directory's lock (it runs, or is starting)."""
+    import fcntl
+
+    try:
+        fd = os.open(os.path.join(directory, LOCK), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+SERVE = "import sys; sys.path[0:0] = sys.argv[3:]; from policy.warm import main; raise SystemExit(main(sys.argv[1:]))"
+
+
+def start(git_dir: str, paths: list[str], idle: float, wait: float | None = None) -> int | None:
+    """Start this repository's judge, detached from the push (its own session; no descriptor of
+    git's, whose sideband would otherwise stay open until the judge exits): unless one runs. With
+    `wait`, until its socket answers (at most `wait` seconds): its pid, or None."""
+    directory = judge_directory(git_dir)
+    if running(directory):  # another push (or an admin) is starting it, or it runs
+        return None if wait is None else _listening(directory, None, wait)
+    read, write = os.pipe()
+    first = os.fork()
+    if first == 0:
+        try:
+            os.close(read)
+            os.setsid()
+            if os.fork():
+                os._exit(0)
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.write(write, str(os.getpid()).encode())
+            os.closerange(3, 65536)
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PYTHON"))}
+            python = sys.executable
+            os.execve(python, [python, "-S", "-I", "-c", SERVE, git_dir, repr(idle), *paths], env)
+        finally:
+            os._exit(127)
+    os.close(write)
+    os.waitpid(first, 0)
+    try:
+        pid = int(os.read(read, 32) or b"0")
+    finally:
+        os.close(read)
+    return pid if wait is None else _listening(directory, pid, wait)
+
+
+def _listening(directory: str, pid: int | None, wait: float) -> int | None:
+    """The judge's pid once it listens (it writes its pid file then), at most `wait` seconds."""
+    import time
+
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        found = read_pid(directory)
+        if found and (pid is None or found == pid):
+            return found
+        time.sleep(0.02)
+    return None
+
+
+def read_pid(directory: str) -> int | None:
+    try:
+        with open(os.path.join(directory, PID), encoding="ascii") as handle:
+            return int(handle.read().strip() or 0) or None
+    except (OSError, ValueError):
+        return None

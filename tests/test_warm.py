@@ -1,0 +1,345 @@
+"""The warm judge (policy/warm.py): the same verdicts and text as the cold path, and a correct
+verdict whatever state the judge is in: absent, stale, killed mid-push, busy, behind git daemon."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import Repo, World, config, policy_cmd, refused, run, seed, warm_judges
+
+import policy.warmclient
+
+JUDGED_COLD = "branch-policy-test: judged cold"
+
+
+@pytest.fixture(autouse=True)
+def warm_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests use the warm judge whatever POLICY_TEST_HOOK says."""
+    monkeypatch.delenv("BRANCH_POLICY_WARM", raising=False)
+
+
+def judge_pid(server: Path) -> int | None:
+    result = run(policy_cmd("warm", "status", str(server)), server)
+    return int(result.out.rsplit("pid ", 1)[1].rstrip(")\n")) if result.ok else None
+
+
+def start_judge(server: Path) -> int:
+    result = run(policy_cmd("warm", "start", str(server)), server)
+    assert result.ok, result.out
+    pid = judge_pid(server)
+    assert pid, result.out
+    return pid
+
+
+def wait_for(what: object, timeout: float = 15.0) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = what() if callable(what) else what
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[-1].split()[:1] == [b"Z"]
+    except OSError:
+        return True
+
+
+def warm_only(server: Path) -> None:
+    """Make the hook's cold path say so and refuse: a push it accepts was judged warm."""
+    hook = server / "hooks" / "pre-receive"
+    text = hook.read_text()
+    cut = text.rindex('\nexec "$PYTHON" -S -c ')
+    hook.write_text(text[:cut] + f'\necho "{JUDGED_COLD}" >&2\nexit 9\n')
+
+
+def hook(server: Path, stdin: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The installed pre-receive hook run by hand, as receive-pack runs it."""
+    return subprocess.run(
+        [str(server / "hooks" / "pre-receive")], cwd=server, input=stdin, capture_output=True, text=True,
+        env={**os.environ, "GIT_DIR": ".", **env}, timeout=120,
+    )  # fmt: skip
+
+
+def test_warm_and_cold_give_the_same_verdicts_and_text(tmp_path: Path) -> None:
+    world = World(tmp_path)  # origin: judged warm only
+    warm_only(world.server)
+    start_judge(world.server)
+    cold = tmp_path / "cold.git"
+    run(["git", "init", "-q", "--bare", str(cold)], tmp_path)
+    assert run(policy_cmd("install", "--server", str(cold)), tmp_path).ok
+    repo = world.work
+    repo.git("remote", "add", "cold", str(cold))
+
+    def both(*refspecs: str) -> list[str]:
+        outs = []
+        for remote, env in (("origin", {}), ("cold", {"BRANCH_POLICY_WARM": "off"})):
+            result = run(["git", "push", "--porcelain", remote, *refspecs], repo.path, env=env)
+            text = result.out.replace(str(world.server), "<server>").replace(str(cold), "<server>")
+            outs.append(f"rc={result.code}\n{text}")
+        assert JUDGED_COLD not in outs[0]
+        assert outs[0] == outs[1]
+        return outs
+
+    repo.commit("feat: initial", {"tasks/main/config.yaml": config(), "src/model.py": "x = 1\n"})
+    assert "rc=0" in both("main")[0]
+    repo.branch("dev")
+    assert "rc=0" in both("dev")[0]
+    repo.checkout("main")
+    repo.commit("fix: straight on main", {"src/model.py": "x = 2\n"})
+    repo.commit("no type at all", {"src/model.py": "x = 3\n"})
+    refusal = both("main")[0]
+    assert "rc=1" in refusal and "main-direct-commit" in refusal and "push refused" in refusal
+    repo.git("reset", "-q", "--hard", "origin/main")
+    repo.branch("feature-ok", "dev")
+    repo.commit("feat: a feature", {"src/feature.py": "y = 1\n"})
+    assert "rc=0" in both("feature-ok")[0]
+    # the policy is read anew for each push (nothing is kept from one push to the next)
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text("rules:\n  commit-message: false\n")
+    for server in (world.server, cold):
+        run(["git", "config", "branchpolicy.file", str(policy_file)], server)
+    repo.branch("feature-sloppy", "dev")
+    repo.commit("sloppy message", {"src/sloppy.py": "z = 1\n"})
+    assert "rc=0" in both("feature-sloppy")[0]
+    policy_file.write_text("rules:\n  commit-message: true\n")
+    repo.commit("sloppier message", {"src/sloppy.py": "z = 2\n"})
+    assert "commit-message" in both("feature-sloppy")[0]
+
+
+def test_absent_judge_is_started_and_the_push_judged_cold(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    repo = seed(world)  # the first push found no judge: judged cold, and it started one
+    pid = wait_for(lambda: judge_pid(world.server))
+    directory = Path(policy.warmclient.judge_directory(str(world.server)))
+    modes = [path.lstat().st_mode & 0o777 for path in (directory.parent, directory, directory / "judge.sock")]
+    assert modes == [0o700, 0o700, 0o600]
+    assert not list(world.server.glob("**/*.sock"))  # nothing of the judge's in the repository
+    repo.commit("fix: straight on dev", {"a.py": "a = 1\n"})
+    repo.commit("no type", {"a.py": "a = 2\n"})
+    assert refused(repo.push("dev"), "commit-message")
+    assert judge_pid(world.server) == pid  # judged warm, by the same judge
+    # killed: its socket file stays behind; the push is judged cold and a new judge starts
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: gone(pid))
+    assert (directory / "judge.sock").exists()
+    assert refused(repo.push("dev"), "commit-message")
+    assert wait_for(lambda: judge_pid(world.server)) != pid
+    repo.git("reset", "-q", "--hard", "HEAD~2")
+    repo.commit("feat: fine", {"b.py": "b = 1\n"})
+    assert repo.push("dev").ok
+    # the repository removed: its judge exits too
+    pid = judge_pid(world.server)
+    shutil.rmtree(world.server)
+    wait_for(lambda: gone(pid))
+    assert not directory.exists()
+
+
+def test_a_stale_judge_exits_and_the_push_is_judged_cold(seeded: tuple[World, Repo]) -> None:
+    world, repo = seeded
+    warm_only(world.server)
+    pid = start_judge(world.server)
+    repo.commit("docs: judged warm", {"README.md": "# r\n"})
+    assert repo.push("dev").ok
+    source = Path(policy.warmclient.__file__).parent / "naming.py"
+    before = source.stat()
+    os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))  # as an upgrade would
+    try:
+        repo.commit("docs: judged cold", {"README.md": "# r2\n"})
+        result = repo.push("dev")
+        assert not result.ok and JUDGED_COLD in result.out, result.out  # the cold path ran
+        wait_for(lambda: gone(pid))
+        assert judge_pid(world.server) is None
+    finally:
+        os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+SLOW_GIT = """#!/bin/sh
+# the judge's git: waits while the flag file exists (a push whose judging takes as long as the test wants)
+: > "{flag}.started"
+while [ -e "{flag}" ]; do sleep 0.05; done
+exec {git} "$@"
+"""
+
+
+def test_killed_mid_push_refuses_with_one_line(seeded: tuple[World, Repo], tmp_path: Path) -> None:
+    world, repo = seeded
+    judge = start_judge(world.server)
+    repo.commit("feat: waiting", {"w.py": "w = 1\n"})
+    assert run(["git", "fetch", "-q", str(repo.path), "HEAD:refs/pending"], world.server).ok  # objects, unjudged
+    line = f"{repo.sha('HEAD~1')} {repo.sha()} refs/heads/dev\n"
+    bin_dir, flag = tmp_path / "bin", tmp_path / "flag"
+    bin_dir.mkdir()
+    real_git = subprocess.check_output(["sh", "-c", "command -v git"], text=True).strip()
+    (bin_dir / "git").write_text(SLOW_GIT.format(flag=flag, git=real_git))
+    (bin_dir / "git").chmod(0o755)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+
+    def children_of(pid: int) -> list[int]:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+            return [int(p) for p in handle.read().split()]
+
+    lines = tmp_path / "lines"
+    lines.write_text(line)
+
+    def start_push() -> subprocess.Popen[str]:
+        with open(lines) as stdin:
+            return subprocess.Popen(
+                [str(world.server / "hooks" / "pre-receive")], cwd=world.server, stdin=stdin,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "GIT_DIR": ".", **env},
+            )  # fmt: skip
+
+    # the judging child killed: one line, refused
+    flag.touch()
+    pushing = start_push()
+    try:
+        wait_for(lambda: Path(f"{flag}.started").exists())  # judging: its first git waits
+        child = children_of(judge)
+        assert len(child) == 1
+        os.kill(child[0], signal.SIGKILL)
+        pushing.wait(timeout=30)  # the hook ends at once (the killed child's git may hold its pipes a moment)
+    finally:
+        flag.unlink()
+        if pushing.poll() is None:
+            pushing.kill()
+    out, err = pushing.communicate(timeout=60)
+    assert out == ""
+    assert pushing.returncode == 2
+    assert err.splitlines() == [
+        "branch-policy: the warm judge of this repository stopped before it gave a verdict; push refused (fail closed)"
+    ], err
+    # the judge itself killed while its child judges: the child still gives the verdict
+    flag.touch()
+    try:
+        Path(f"{flag}.started").unlink()
+        pushing = start_push()
+        wait_for(lambda: Path(f"{flag}.started").exists())
+        os.kill(judge, signal.SIGKILL)
+        wait_for(lambda: gone(judge))
+    finally:
+        flag.unlink()
+    _, err = pushing.communicate(timeout=60)
+    assert pushing.returncode == 0, err
+    cold = hook(world.server, line, {**env, "BRANCH_POLICY_WARM": "off"})
+    assert (cold.returncode, cold.stderr) == (0, err)
+    shutil.rmtree(policy.warmclient.judge_directory(str(world.server)))  # what the killed judge left
+
+
+def test_concurrent_pushes_through_git_daemon(tmp_path: Path) -> None:
+    from servers import git_daemon
+
+    world = World(tmp_path)
+    repo = seed(world)
+    warm_only(world.server)
+    start_judge(world.server)
+    with git_daemon(tmp_path, env={"BRANCH_POLICY_WARM": "", "GIT_CONFIG_GLOBAL": "/dev/null",
+                                   "GIT_CONFIG_NOSYSTEM": "1"}) as daemon:  # fmt: skip
+        url = daemon.url(world.server)
+        commits = []
+        for i in range(8):
+            repo.checkout("dev")
+            message = f"feat: change {i}" if i % 2 == 0 else f"change {i} without a type"
+            repo.branch(f"feature-c{i}")
+            commits.append((f"feature-c{i}", repo.commit(message, {f"c{i}.py": f"c = {i}\n"}), i % 2 == 0))
+        results: dict[str, object] = {}
+
+        def push(branch: str) -> None:
+            results[branch] = run(["git", "push", "--porcelain", url, branch], repo.path)
+
+        threads = [threading.Thread(target=push, args=(branch,)) for branch, _, _ in commits]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    for branch, sha, valid in commits:
+        result = results[branch]
+        assert JUDGED_COLD not in result.out, result.out  # type: ignore[attr-defined]
+        assert result.ok if valid else refused(result, "commit-message"), result.out  # type: ignore[attr-defined]
+        assert world.server_sha(f"refs/heads/{branch}") == (sha if valid else None)
+
+
+def test_the_first_push_through_git_daemon_starts_a_judge_without_hanging(tmp_path: Path) -> None:
+    """The judge the first push starts holds none of git's descriptors (else git push would hang)."""
+    from servers import git_daemon
+
+    world = World(tmp_path)
+    repo = world.work
+    with git_daemon(tmp_path, env={"BRANCH_POLICY_WARM": "", "GIT_CONFIG_GLOBAL": "/dev/null",
+                                   "GIT_CONFIG_NOSYSTEM": "1"}) as daemon:  # fmt: skip
+        repo.git("remote", "set-url", "origin", daemon.url(world.server))
+        repo.commit("feat: initial", {"tasks/main/config.yaml": config()})
+        started = time.monotonic()
+        result = subprocess.run(["git", "push", "origin", "main"], cwd=repo.path, capture_output=True, text=True,
+                                timeout=60)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert time.monotonic() - started < 20
+        assert wait_for(lambda: judge_pid(world.server))
+
+
+def test_a_judge_serves_only_its_repository_and_installation(tmp_path: Path) -> None:
+    import marshal
+    import socket
+
+    world = World(tmp_path)
+    pid = start_judge(world.server)
+    other = tmp_path / "other.git"
+    run(["git", "init", "-q", "--bare", str(other)], tmp_path)
+    paths = [str(Path(policy.warmclient.__file__).parent.parent)]
+
+    def ask(cwd: Path, ident: str) -> bytes:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.connect(os.path.join(policy.warmclient.judge_directory(str(world.server)), "judge.sock"))
+            env = {b"GIT_DIR": b".", b"PATH": os.environb[b"PATH"]}
+            request = marshal.dumps((policy.warmclient.PROTOCOL, ident, ["pre-receive"], str(cwd), env, 0o22))
+            with open(os.devnull, "rb") as null:
+                socket.send_fds(sock, [len(request).to_bytes(8, "big") + request], [null.fileno()] * 3)
+            sock.settimeout(30)
+            return sock.recv(1)
+
+    from policy.commands.install import import_paths
+
+    assert ask(other, policy.warmclient.identity(import_paths())) == b"C"  # another repository: judged cold
+    assert ask(world.server, policy.warmclient.identity(paths)) == b"S"  # another installation: stale
+    wait_for(lambda: gone(pid))
+
+
+def test_idle_judge_exits_and_a_long_path_works(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    world = World(deep, hook=False)
+    assert run(policy_cmd("install", "--server", str(world.server), "--warm-idle", "2"), deep).ok
+    warm_only(world.server)
+    result = run(policy_cmd("warm", "start", str(world.server), "--idle", "2"), deep)
+    pid = judge_pid(world.server)
+    assert pid, result.out
+    repo = world.work
+    repo.commit("feat: initial", {"tasks/main/config.yaml": config()})
+    assert repo.push("main").ok  # judged warm, in a repository whose path is longer than a socket's
+    wait_for(lambda: gone(pid), timeout=20)  # two seconds without a push
+    assert run(policy_cmd("warm", "status", str(world.server)), deep).code == 3
+    assert not warm_judges(deep)
+
+
+def test_no_warm_judge_when_installed_without(seeded: tuple[World, Repo]) -> None:
+    world, repo = seeded
+    assert run(policy_cmd("install", "--server", str(world.server), "--warm-idle", "0"), world.root).ok
+    assert "warmclient" not in (world.server / "hooks" / "pre-receive").read_text()
+    repo.commit("feat: plain", {"p.py": "p = 1\n"})
+    assert repo.push("dev").ok
+    assert judge_pid(world.server) is None
+
+
+if sys.platform != "linux":  # SO_PEERCRED, /proc
+    pytestmark = pytest.mark.skip("Linux only")
