@@ -123,3 +123,18 @@ def test_the_server_install_turns_on_receive_fsck_objects(tmp_path: Path) -> Non
     run(["git", "init", "-q", "--bare", str(server)], tmp_path)
     assert run(policy_cmd("install", "--server", str(server)), tmp_path).ok
     assert run(["git", "config", "receive.fsckObjects"], server).out.strip() == "true"
+
+
+def test_the_reinstall_recipe_names_where_this_branch_policy_came_from(tmp_path: Path) -> None:
+    """The package is not on PyPI: a hook that cannot find its interpreter says to install from
+    this checkout (or the URL pip recorded), and that pip argument is installable."""
+    import shlex
+    import sys
+
+    from policy.commands.install import hook_script, install_source
+
+    checkout = Path(__file__).resolve().parent.parent
+    assert install_source() == shlex.quote(str(checkout))
+    script = hook_script("pre-receive", sys.executable, fail_closed=True, git_dir=str(tmp_path))
+    assert f"/opt/branch-policy/bin/pip install {shlex.quote(str(checkout))})" in script
+    assert "pip install branch-policy" not in script

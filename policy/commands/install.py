@@ -4,6 +4,7 @@ and say so; with --force it is kept as <hook>.legacy and still runs first."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import stat
@@ -90,6 +91,31 @@ def import_paths() -> list[str]:
     return [p for p in dict.fromkeys(found) if os.path.isdir(p)]
 
 
+def install_source() -> str:
+    """What pip installs to get this branch-policy again, shell-quoted: its source checkout, or
+    the directory or URL pip installed it from (PEP 610's direct_url.json); else the package's
+    name, as the lab's package index holds it."""
+    import json
+    from importlib import metadata
+    from urllib.parse import unquote, urlparse
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    checkout = os.path.dirname(root)
+    if os.path.isfile(os.path.join(checkout, "setup.cfg")) and os.path.isdir(os.path.join(checkout, "hooks")):
+        return shlex.quote(checkout)
+    for dist in metadata.distributions(name="branch-policy"):
+        raw = dist.read_text("direct_url.json")
+        if not raw:
+            continue
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            found = json.loads(raw)
+            url, vcs = found["url"], found.get("vcs_info")
+            if vcs:
+                return shlex.quote(f"{vcs['vcs']}+{url}@{vcs['commit_id']}")
+            return shlex.quote(unquote(urlparse(url).path) if url.startswith("file:") else url)
+    return "branch-policy"
+
+
 def hook_script(name: str, python: str, fail_closed: bool = False, git_dir: str = "", warm_idle: float = 0) -> str:
     """A small sh script: run a kept legacy hook first, then `python -m policy hook <name>` with
     the Python that installed it; if that Python cannot run, say why (refusing, on a server).
@@ -108,7 +134,7 @@ def hook_script(name: str, python: str, fail_closed: bool = False, git_dir: str 
     reinstall = f"policy install --server {shlex.quote(git_dir)}" if fail_closed else "policy install"
     fix = (
         f"fix: install branch-policy where user $who can run it (python3 -m venv /opt/branch-policy && "
-        f"/opt/branch-policy/bin/pip install branch-policy), then re-run as the repository's owner: "
+        f"/opt/branch-policy/bin/pip install {install_source()}), then re-run as the repository's owner: "
         f"/opt/branch-policy/bin/{reinstall}"
     )
     missing = (
@@ -274,7 +300,8 @@ def install(server: Optional[str], policy_file: Optional[str], force: bool, warm
         if problem:
             raise click.ClickException(
                 f"{problem}; the hook would refuse every push. Install branch-policy where that user can run it "
-                "(python3 -m venv /opt/branch-policy && /opt/branch-policy/bin/pip install branch-policy) and run "
+                "(python3 -m venv /opt/branch-policy && "
+                f"/opt/branch-policy/bin/pip install {install_source()}) and run "
                 f"/opt/branch-policy/bin/policy install --server {server}"
             )
         if policy_file:  # read by the hook through policy.loading.server_policy_file
