@@ -162,8 +162,17 @@ def judge_message(message: str, is_merge: bool, strict: bool, policy: Policy) ->
     if is_merge and not strict:
         if settings["allow_git_merge_messages"] and is_git_merge_message(subject):
             return [], None
-        if settings["allow_platform_merge_messages"] and _platform_merge(message, settings):
-            return [], None
+        if settings["allow_platform_merge_messages"]:
+            # a platform's merge message passes whatever else it is: asked only when the message
+            # fails otherwise (the users' patterns cost more than the conventional reading)
+            found, reading = _judge_subject(message, subject, strict, settings)
+            return ([], None) if found and _platform_merge(message, settings) else (found, reading)
+    return _judge_subject(message, subject, strict, settings)
+
+
+def _judge_subject(
+    message: str, subject: str, strict: bool, settings: dict[str, Any]
+) -> tuple[list[str], Optional[Reading]]:
     if is_autosquash(subject):
         if strict:
             kind = subject.split(" ", 1)[0]
