@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import threading
+import weakref
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import IO, Callable, Generic, NamedTuple, Optional, TypeVar
@@ -78,6 +81,11 @@ class Git:
         self.env["GIT_NO_REPLACE_OBJECTS"] = "1"
         self.env["GIT_GRAFT_FILE"] = os.devnull
         self.processes = 0  # how many git processes this object started (the benchmark reads it)
+        # One `cat-file --batch-command` for every object question of a hook (the policy, the
+        # contents asked during the walks, object types at the end), started on first use and
+        # ended with this object; `_lent` while a contents feed reads from it.
+        self._objects: Optional[CatFile] = None
+        self._lent = False
 
     # -- plumbing --------------------------------------------------------------------------
     def _argv(self, args: Sequence[str]) -> list[str]:
@@ -216,6 +224,17 @@ class Git:
             started.append((wanted, self._stream(["rev-list", "--stdin"], lines) if wanted and tips else None))
         return [wanted - _listed(chunks, wanted) if chunks is not None else set() for wanted, chunks in started]
 
+    def on_lines(self, queries: Sequence[tuple[Iterable[str], Sequence[str]]]) -> list[set[str]]:
+        """For each (candidates, tips): the candidates on the first-parent line of one of the tips
+        (exactly: a walk of those lines, whatever the commit dates). Side by side, as `reachable_each`."""
+        started = []
+        for candidates, tips in queries:
+            wanted = set(candidates)
+            lines = list(tips)
+            run = wanted and tips
+            started.append((wanted, self._stream(["rev-list", "--first-parent", "--stdin"], lines) if run else None))
+        return [_listed(chunks, wanted) if chunks is not None else set() for wanted, chunks in started]
+
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """Exactly, whatever the commit dates (`merge-base --is-ancestor`)."""
         return self.ancestry([(ancestor, descendant)])[(ancestor, descendant)]()
@@ -346,6 +365,9 @@ class Git:
         wanted = list(specs)
         if not wanted:
             return {}
+        shared = self._shared()
+        if shared is not None:
+            return shared.info(wanted)
         with self.session() as objects:
             return objects.info(wanted)
 
@@ -354,8 +376,22 @@ class Git:
         wanted = list(specs)
         if not wanted:
             return {}
+        shared = self._shared()
+        if shared is not None:
+            return shared.read(wanted)
         with self.session() as objects:
             return objects.read(wanted)
+
+    def _shared(self) -> Optional[CatFile]:
+        """The shared `cat-file --batch-command` (started now if need be), or None while a contents
+        feed reads from it."""
+        if self._lent:
+            return None
+        if self._objects is None or self._objects.broken:
+            self.processes += 1
+            self._objects = CatFile(self._argv(["cat-file", "--batch-command", "--buffer"]), self)
+            weakref.finalize(self, self._objects.close)
+        return self._objects
 
     def session(self) -> CatFile:
         """One `cat-file --batch-command`, kept open for as many questions as the caller has: a
@@ -363,20 +399,27 @@ class Git:
         self.processes += 1
         return CatFile(self._argv(["cat-file", "--batch-command", "--buffer"]), self)
 
-    def size_feed(self, limit: int) -> Feed[str, dict[str, int]]:
-        """Fed blobs: those over `limit` bytes, with their sizes."""
+    def size_feed(self, limit: int) -> Feed[str, dict[str, tuple[int, str]]]:
+        """Fed `<blob> <note>` lines (a note: one line of the caller's, given back): the blobs over
+        `limit` bytes, each with its size and the note of its first line. git carries the notes
+        (`%(rest)`), so nothing is held here per blob: a history of a million commits asks for
+        over a million blobs."""
         self.processes += 1
-        argv = self._argv(["cat-file", "--batch-check=%(objectsize)", "--buffer"])
-        return Feed(argv, self, _big_sizes(limit), every=512)
+        argv = self._argv(["cat-file", "--batch-check=%(objectsize) %(objectname) %(rest)", "--buffer"])
+        return Feed(argv, self, _big_sizes(limit), every=512, keep=False)
 
     def contents_feed(
-        self, each: Optional[Callable[[str, bytes], object]] = None
-    ) -> Feed[str, dict[str, Optional[bytes]]]:
+        self, each: Optional[Callable[[str, bytes], bool]] = None
+    ) -> Feed[str, dict[str, Optional[bytes]]] | _SessionFeed:
         """Fed specs (`sha` or `rev:path`, one line each): their contents (None when missing).
         `each(spec, contents)` runs on the feed's thread as each one arrives (to parse them while
-        the walk goes on)."""
-        self.processes += 1
-        return Feed(self._argv(["cat-file", "--batch", "--buffer"]), self, _contents(each))
+        the walk goes on); when it returns True the contents are used up and not kept."""
+        shared = self._shared()
+        if shared is None:  # a second feed at once: a process of its own
+            self.processes += 1
+            return Feed(self._argv(["cat-file", "--batch", "--buffer"]), self, _contents(each))
+        self._lent = True
+        return _SessionFeed(shared, each, lambda: setattr(self, "_lent", False))
 
 
 class CatFile:
@@ -387,6 +430,7 @@ class CatFile:
         self._proc = subprocess.Popen(
             argv, cwd=git.cwd, env=git.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
+        self.broken = False  # a feed on it failed half-way: its answers are out of step
 
     def __enter__(self) -> CatFile:
         return self
@@ -451,27 +495,108 @@ class CatFile:
 
     def close(self) -> None:
         if self._proc.stdin:
-            with contextlib.suppress(BrokenPipeError):
+            with contextlib.suppress(BrokenPipeError, ValueError):
                 self._proc.stdin.close()
+        if self.broken:
+            with contextlib.suppress(OSError):
+                self._proc.kill()
         self._proc.wait()
+
+
+_END = "0" * 40  # asked last of a feed on the shared cat-file: the null id, never an object
+
+
+class _SessionFeed:
+    """A contents feed on the shared `cat-file --batch-command` (see `Feed`; `each` as in
+    `_contents`): `contents <spec>` lines, a `flush` per batch; `result()` asks `info` of the
+    null id last, so the reading thread knows the end without the process ending, and gives the
+    process back (`done`)."""
+
+    def __init__(self, cat: CatFile, each: Optional[Callable[[str, bytes], bool]], done: Callable[[], None]) -> None:
+        self._cat = cat
+        self._done = done
+        self.items: deque[Optional[str]] = deque()  # None: the end
+        self._outbox: list[str] = []
+        self._out: list[dict[str, Optional[bytes]]] = []
+        self._failed: list[BaseException] = []
+        proc = cat._proc
+        assert proc.stdout and proc.stdin
+        out = proc.stdout
+
+        def read() -> None:
+            found: dict[str, Optional[bytes]] = {}
+            try:
+                while True:
+                    line = out.readline()
+                    if not line:
+                        err = proc.stderr.read() if proc.stderr else b""
+                        raise GitError(f"git cat-file stopped: {decode(err).strip()}")
+                    spec = self.items.popleft()
+                    if spec is None:
+                        break
+                    fields = line.split()
+                    if len(fields) != 3 or not fields[2].isdigit():
+                        found[spec] = None
+                        continue
+                    content = out.read(int(fields[2]))
+                    out.read(1)  # the newline after the contents
+                    if each is None or not each(spec, content):
+                        found[spec] = content
+                self._out.append(found)
+            except BaseException as exc:  # re-raised by result(), in the caller's thread
+                self._failed.append(exc)
+                cat.broken = True
+
+        self._thread = threading.Thread(target=read, daemon=True)
+        self._thread.start()
+
+    def add(self, spec: str) -> None:
+        self.items.append(spec)  # before git can answer it
+        self._outbox.append(spec)
+        if len(self._outbox) >= 256:
+            self._flush()
+
+    def _flush(self, last: str = "") -> None:
+        stdin = self._cat._proc.stdin
+        assert stdin
+        batch, self._outbox = self._outbox, []
+        lines = "".join(f"contents {spec}\n" for spec in batch) + last
+        if lines:
+            with contextlib.suppress(BrokenPipeError, ValueError):  # git stopped: result() says why
+                stdin.write(encode(lines + "flush\n"))
+                stdin.flush()
+
+    def result(self) -> dict[str, Optional[bytes]]:
+        self.items.append(None)
+        self._flush(f"info {_END}\n")
+        self._thread.join()
+        if self._failed:
+            self._cat.close()
+            raise self._failed[0]
+        self._done()
+        return self._out[0]
 
 
 class Feed(Generic[K, R]):
     """A git process fed while the caller goes on (a history walk, on the other core): items go
     in as they are found, in batches of `every` lines (`line(item)`; by default the item is the
-    line); a thread drains git's output with `drain(stdout, items)`, where `items` are all the
-    items added so far, in order; `result()` ends the input, waits, and returns what `drain` made."""
+    line); a thread drains git's output with `drain(stdout, items)`, where `items` is a deque of
+    the items not yet answered, in order (the drain takes each from the left as its answer comes;
+    empty when `keep` is false: the lines say all the drain needs); `result()` ends the input,
+    waits, and returns what `drain` made."""
 
     def __init__(
         self,
         argv: list[str],
         git: Git,
-        drain: Callable[[IO[bytes], list[K]], R],
+        drain: Callable[[IO[bytes], deque[K]], R],
         line: Optional[Callable[[K], str]] = None,
         every: int = 256,
+        keep: bool = True,
     ) -> None:
-        self.items: list[K] = []
-        self._sent = 0
+        self.items: deque[K] = deque()
+        self._outbox: list[K] = []
+        self._keep = keep
         self._line = line
         self._every = every
         self._out: list[R] = []
@@ -499,16 +624,17 @@ class Feed(Generic[K, R]):
             thread.start()
 
     def add(self, item: K) -> None:
-        self.items.append(item)
-        if len(self.items) - self._sent >= self._every:
+        if self._keep:
+            self.items.append(item)  # before git can answer it
+        self._outbox.append(item)
+        if len(self._outbox) >= self._every:
             self._flush()
 
     def _flush(self) -> None:
         stdin = self._proc.stdin
         assert stdin
-        batch = self.items[self._sent :]
+        batch, self._outbox = self._outbox, []
         if batch:
-            self._sent = len(self.items)
             lines = batch if self._line is None else [self._line(item) for item in batch]
             with contextlib.suppress(BrokenPipeError):  # git stopped: result() says why
                 stdin.write(encode("\n".join(lines) + "\n"))  # type: ignore[arg-type]
@@ -529,43 +655,54 @@ class Feed(Generic[K, R]):
         return self._out[0]
 
 
-def _big_sizes(limit: int) -> Callable[[IO[bytes], list[str]], dict[str, int]]:
-    """Drain `cat-file --batch-check=%(objectsize)`, one line per blob asked (in order), keeping
-    only those over `limit`: large-file needs no more. The output is read in one piece (no
-    Python runs per line while the walk needs the interpreter) and filtered at the end."""
+def _big_sizes(limit: int) -> Callable[[IO[bytes], deque[str]], dict[str, tuple[int, str]]]:
+    """Drain `cat-file --batch-check=%(objectsize) %(objectname) %(rest)`, one line per blob asked
+    (in order), keeping only those over `limit` (large-file needs no more), the first line of each.
+    A regular expression finds them in each chunk: no Python runs per line while the walk needs
+    the interpreter. (`<name> missing` lines do not match.)"""
     digits = len(str(limit))
+    big = re.compile(rb"^([0-9]{%d,}) ([0-9a-f]+) (.*)$" % digits, re.MULTILINE)
 
-    def drain(out: IO[bytes], blobs: list[str]) -> dict[str, int]:
-        sizes = out.read().split(b"\n")
-        return {
-            blobs[i]: int(size)
-            for i, size in enumerate(sizes)
-            if len(size) >= digits and size.isdigit() and int(size) > limit  # not "<sha> missing"
-        }
+    def drain(out: IO[bytes], _: deque[str]) -> dict[str, tuple[int, str]]:
+        found: dict[str, tuple[int, str]] = {}
+        rest = b""
+        while True:
+            chunk = out.read1(1 << 20)  # type: ignore[attr-defined]
+            if not chunk:
+                break
+            block = rest + chunk
+            cut = block.rfind(b"\n") + 1
+            block, rest = block[:cut], block[cut:]
+            for size, blob, note in big.findall(block):
+                if int(size) > limit and blob.decode() not in found:
+                    found[blob.decode()] = (int(size), decode(note))
+        for size, blob, note in big.findall(rest):
+            if int(size) > limit and blob.decode() not in found:
+                found[blob.decode()] = (int(size), decode(note))
+        return found
 
     return drain
 
 
 def _contents(
-    each: Optional[Callable[[str, bytes], object]],
-) -> Callable[[IO[bytes], list[str]], dict[str, Optional[bytes]]]:
+    each: Optional[Callable[[str, bytes], bool]],
+) -> Callable[[IO[bytes], deque[str]], dict[str, Optional[bytes]]]:
     """Drain `cat-file --batch`: for each spec asked, in order, `<sha> <type> <size>` and the
-    contents, or `<spec> missing` (None). `each(spec, contents)` runs as each one arrives."""
+    contents, or `<spec> missing` (None). `each(spec, contents)` runs as each one arrives; what
+    it used up (True) is not kept."""
 
-    def drain(out: IO[bytes], specs: list[str]) -> dict[str, Optional[bytes]]:
+    def drain(out: IO[bytes], specs: deque[str]) -> dict[str, Optional[bytes]]:
         found: dict[str, Optional[bytes]] = {}
-        index = 0
         for line in iter(out.readline, b""):
             fields = line.split()
-            spec = specs[index]
-            index += 1
+            spec = specs.popleft()
             if len(fields) != 3 or not fields[2].isdigit():
                 found[spec] = None
                 continue
-            found[spec] = content = out.read(int(fields[2]))
+            content = out.read(int(fields[2]))
             out.read(1)  # the newline after the contents
-            if each is not None:
-                each(spec, content)
+            if each is None or not each(spec, content):
+                found[spec] = content
         return found
 
     return drain
@@ -617,15 +754,18 @@ def _ancestor_answer(proc: subprocess.Popen[bytes]) -> Callable[[], bool]:
 
 
 def _listed(chunks: Iterable[bytes], wanted: set[str]) -> set[str]:
-    """The shas of `wanted` among the lines of rev-list's output."""
-    found: set[str] = set()
+    """The shas of `wanted` among the lines of rev-list's output (a set intersection per chunk:
+    the output of a walk of 50,000 commits is matched without a Python step per line)."""
+    asked = {sha.encode() for sha in wanted}
+    found: set[bytes] = set()
     rest = b""
     for chunk in chunks:
-        *done, rest = (rest + chunk).split(b"\n")
-        found.update(s for s in (d.decode() for d in done) if s in wanted)
-    if rest and rest.decode() in wanted:
-        found.add(rest.decode())
-    return found
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        found.update(asked.intersection(lines))
+    if rest in asked:
+        found.add(rest)
+    return {sha.decode() for sha in found}
 
 
 def _feed(stdin: IO[bytes], lines: Iterable[str]) -> None:
