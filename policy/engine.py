@@ -689,9 +689,7 @@ class Judge:
             for k in first[i]:
                 if (k, m.branch) not in counts:
                     counts[(k, m.branch)] = len(self.tips([k], m.branch))
-        few = {
-            i: [k for k in first[i] if i in full or counts[(k, m.branch)] <= 8] for i, m in enumerate(self.merges)
-        }
+        few = {i: [k for k in first[i] if i in full or counts[(k, m.branch)] <= 8] for i, m in enumerate(self.merges)}
         kinds = self._source_kinds(self.merges, few)
         for i in kinds:
             kinds[i] |= tip_kinds[i]  # type: ignore[arg-type]

@@ -86,6 +86,7 @@ class Git:
         # ended with this object; `_lent` while a contents feed reads from it.
         self._objects: Optional[CatFile] = None
         self._lent = False
+        self._feeding: Optional[_Mux] = None
 
     # -- plumbing --------------------------------------------------------------------------
     def _argv(self, args: Sequence[str]) -> list[str]:
@@ -399,27 +400,46 @@ class Git:
         self.processes += 1
         return CatFile(self._argv(["cat-file", "--batch-command", "--buffer"]), self)
 
-    def size_feed(self, limit: int) -> Feed[str, dict[str, tuple[int, str]]]:
+    def size_feed(self, limit: int) -> Feed[str, dict[str, tuple[int, str]]] | _SizesView:
         """Fed `<blob> <note>` lines (a note: one line of the caller's, given back): the blobs over
-        `limit` bytes, each with its size and the note of its first line. git carries the notes
-        (`%(rest)`), so nothing is held here per blob: a history of a million commits asks for
-        over a million blobs."""
+        `limit` bytes, each with its size and the note of its first line. Asked on the shared
+        cat-file while it is free (beside the contents of `contents_feed`: one process for every
+        object question of a push); past `SIZES_SHARED` blobs, a `cat-file --batch-check` of their
+        own takes the rest, and git carries the notes (`%(rest)`), so nothing is held here per
+        blob: a history of a million commits asks for over a million."""
+        mux = self._mux("sizes")
+        if mux is None:
+            return self._size_process(limit)
+        return _SizesView(mux, limit)
+
+    def _size_process(self, limit: int) -> Feed[str, dict[str, tuple[int, str]]]:
         self.processes += 1
         argv = self._argv(["cat-file", "--batch-check=%(objectsize) %(objectname) %(rest)", "--buffer"])
         return Feed(argv, self, _big_sizes(limit), every=512, keep=False)
 
     def contents_feed(
         self, each: Optional[Callable[[str, bytes], bool]] = None
-    ) -> Feed[str, dict[str, Optional[bytes]]] | _SessionFeed:
+    ) -> Feed[str, dict[str, Optional[bytes]]] | _ContentsView:
         """Fed specs (`sha` or `rev:path`, one line each): their contents (None when missing).
         `each(spec, contents)` runs on the feed's thread as each one arrives (to parse them while
         the walk goes on); when it returns True the contents are used up and not kept."""
-        shared = self._shared()
-        if shared is None:  # a second feed at once: a process of its own
+        mux = self._mux("contents")
+        if mux is None:  # a second feed at once: a process of its own
             self.processes += 1
             return Feed(self._argv(["cat-file", "--batch", "--buffer"]), self, _contents(each))
+        return _ContentsView(mux, each)
+
+    def _mux(self, view: str) -> Optional[_Mux]:
+        """The feeds' use of the shared cat-file: one size feed and one contents feed (a judge's),
+        until they have their results; None when that feed is taken."""
+        if self._feeding is not None and not self._feeding.finished:
+            return None if view in self._feeding.views else self._feeding
+        shared = self._shared()
+        if shared is None:
+            return None
         self._lent = True
-        return _SessionFeed(shared, each, lambda: setattr(self, "_lent", False))
+        self._feeding = _Mux(shared, self, lambda: setattr(self, "_lent", False))
+        return self._feeding
 
 
 class CatFile:
@@ -506,67 +526,100 @@ class CatFile:
 _END = "0" * 40  # asked last of a feed on the shared cat-file: the null id, never an object
 
 
-class _SessionFeed:
-    """A contents feed on the shared `cat-file --batch-command` (see `Feed`; `each` as in
-    `_contents`): `contents <spec>` lines, a `flush` per batch; `result()` asks `info` of the
-    null id last, so the reading thread knows the end without the process ending, and gives the
-    process back (`done`)."""
+SIZES_SHARED = 4096  # size questions asked on the shared cat-file; more go to a process of their own
 
-    def __init__(self, cat: CatFile, each: Optional[Callable[[str, bytes], bool]], done: Callable[[], None]) -> None:
+
+class _Mux:
+    """Size and contents questions asked during the walks, on the shared `cat-file
+    --batch-command` (`info <blob>`, `contents <spec>`, a `flush` per batch), answered on a thread
+    of its own in the order asked. `finish()` asks `info` of the null id last, so that thread
+    knows the end without the process ending, and gives the process back (`done`)."""
+
+    def __init__(self, cat: CatFile, git: Git, done: Callable[[], None]) -> None:
         self._cat = cat
+        self._git = git
         self._done = done
-        self.items: deque[Optional[str]] = deque()  # None: the end
+        self.views: set[str] = set()  # "sizes", "contents": the feeds attached
+        self.finished = False
+        self.limit = 0
+        self.each: Optional[Callable[[str, bytes], bool]] = None
+        # ("c", spec) or ("s", blob, note), until answered; None: the end
+        self.items: deque[Optional[tuple[str, ...]]] = deque()
         self._outbox: list[str] = []
-        self._out: list[dict[str, Optional[bytes]]] = []
+        self.contents: dict[str, Optional[bytes]] = {}
+        self.sizes: dict[str, tuple[int, str]] = {}
+        self._asked_sizes = 0
+        self._spill: Optional[Feed[str, dict[str, tuple[int, str]]]] = None
         self._failed: list[BaseException] = []
         proc = cat._proc
         assert proc.stdout and proc.stdin
         out = proc.stdout
 
         def read() -> None:
-            found: dict[str, Optional[bytes]] = {}
             try:
                 while True:
                     line = out.readline()
                     if not line:
                         err = proc.stderr.read() if proc.stderr else b""
                         raise GitError(f"git cat-file stopped: {decode(err).strip()}")
-                    spec = self.items.popleft()
-                    if spec is None:
-                        break
+                    item = self.items.popleft()
+                    if item is None:
+                        return
                     fields = line.split()
-                    if len(fields) != 3 or not fields[2].isdigit():
-                        found[spec] = None
+                    known = len(fields) == 3 and fields[2].isdigit()
+                    if item[0] == "s":
+                        size = int(fields[2]) if known else 0
+                        if size > self.limit and item[1] not in self.sizes:
+                            self.sizes[item[1]] = (size, item[2])
+                        continue
+                    spec = item[1]
+                    if not known:
+                        self.contents[spec] = None
                         continue
                     content = out.read(int(fields[2]))
                     out.read(1)  # the newline after the contents
-                    if each is None or not each(spec, content):
-                        found[spec] = content
-                self._out.append(found)
-            except BaseException as exc:  # re-raised by result(), in the caller's thread
+                    if self.each is None or not self.each(spec, content):
+                        self.contents[spec] = content
+            except BaseException as exc:  # re-raised by finish(), in the caller's thread
                 self._failed.append(exc)
                 cat.broken = True
 
         self._thread = threading.Thread(target=read, daemon=True)
         self._thread.start()
 
-    def add(self, spec: str) -> None:
-        self.items.append(spec)  # before git can answer it
-        self._outbox.append(spec)
+    def add_contents(self, spec: str) -> None:
+        self.items.append(("c", spec))  # before git can answer it
+        self._outbox.append(f"contents {spec}\n")
+        if len(self._outbox) >= 256:
+            self._flush()
+
+    def add_size(self, line: str) -> None:
+        if self._spill is None and self._asked_sizes >= SIZES_SHARED:
+            self._spill = self._git._size_process(self.limit)
+        if self._spill is not None:
+            self._spill.add(line)
+            return
+        self._asked_sizes += 1
+        blob, note = line.split(" ", 1)
+        self.items.append(("s", blob, note))
+        self._outbox.append(f"info {blob}\n")
         if len(self._outbox) >= 256:
             self._flush()
 
     def _flush(self, last: str = "") -> None:
         stdin = self._cat._proc.stdin
         assert stdin
-        batch, self._outbox = self._outbox, []
-        lines = "".join(f"contents {spec}\n" for spec in batch) + last
+        lines = "".join(self._outbox) + last
+        self._outbox = []
         if lines:
-            with contextlib.suppress(BrokenPipeError, ValueError):  # git stopped: result() says why
+            with contextlib.suppress(BrokenPipeError, ValueError):  # git stopped: finish() says why
                 stdin.write(encode(lines + "flush\n"))
                 stdin.flush()
 
-    def result(self) -> dict[str, Optional[bytes]]:
+    def finish(self) -> None:
+        if self.finished:
+            return
+        self.finished = True
         self.items.append(None)
         self._flush(f"info {_END}\n")
         self._thread.join()
@@ -574,7 +627,41 @@ class _SessionFeed:
             self._cat.close()
             raise self._failed[0]
         self._done()
-        return self._out[0]
+        if self._spill is not None:  # asked after those of the shared process: the first one stays
+            for blob, found in self._spill.result().items():
+                self.sizes.setdefault(blob, found)
+
+
+class _SizesView:
+    """`Git.size_feed` on the shared cat-file (see `_Mux`)."""
+
+    def __init__(self, mux: _Mux, limit: int) -> None:
+        mux.views.add("sizes")
+        mux.limit = limit
+        self._mux = mux
+
+    def add(self, line: str) -> None:
+        self._mux.add_size(line)
+
+    def result(self) -> dict[str, tuple[int, str]]:
+        self._mux.finish()
+        return self._mux.sizes
+
+
+class _ContentsView:
+    """`Git.contents_feed` on the shared cat-file (see `_Mux`)."""
+
+    def __init__(self, mux: _Mux, each: Optional[Callable[[str, bytes], bool]]) -> None:
+        mux.views.add("contents")
+        mux.each = each
+        self._mux = mux
+
+    def add(self, spec: str) -> None:
+        self._mux.add_contents(spec)
+
+    def result(self) -> dict[str, Optional[bytes]]:
+        self._mux.finish()
+        return self._mux.contents
 
 
 class Feed(Generic[K, R]):
