@@ -59,9 +59,16 @@ def _utf8(text: str) -> str:
 
 
 def _known_type(written: str, settings: dict[str, Any]) -> Optional[str]:
-    """The listed type this written one is, whatever its case."""
-    lowered = written.lower()
-    return next((t for t in settings["types"] if t.lower() == lowered), None)
+    """The listed type this written one is, whatever its case (the first listed, as listed)."""
+    return _types_by_case(tuple(settings["types"])).get(written.lower())
+
+
+@lru_cache(maxsize=8)
+def _types_by_case(types: tuple[str, ...]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for t in types:
+        found.setdefault(t.lower(), t)
+    return found
 
 
 def _scope_problems(scope: Optional[str], settings: dict[str, Any]) -> list[str]:
