@@ -451,6 +451,8 @@ class CatFile:
             argv, cwd=git.cwd, env=git.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
         self.broken = False  # a feed on it failed half-way: its answers are out of step
+        if self._proc.stdin:
+            _widen(self._proc.stdin)  # a feed on it writes during the walk: up to 1 MiB ahead of git
 
     def __enter__(self) -> CatFile:
         return self
@@ -693,8 +695,10 @@ class Feed(Generic[K, R]):
         self._proc = subprocess.Popen(
             argv, cwd=git.cwd, env=git.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        assert self._proc.stdout and self._proc.stderr
+        assert self._proc.stdin and self._proc.stdout and self._proc.stderr
         out, err = self._proc.stdout, self._proc.stderr
+        _widen(self._proc.stdin)  # the walk writes on without waiting for git, up to 1 MiB ahead
+        _widen(out)
 
         def read() -> None:
             try:
