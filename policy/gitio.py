@@ -8,6 +8,7 @@ file name (spaces, newlines, leading dashes, invalid UTF-8) round-trips exactly.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import subprocess
@@ -438,7 +439,7 @@ class Git:
         if shared is None:
             return None
         self._lent = True
-        self._feeding = _Mux(shared, self, lambda: setattr(self, "_lent", False))
+        self._feeding = _Mux(shared, self, functools.partial(_give_back, weakref.ref(self)))
         return self._feeding
 
 
@@ -528,6 +529,13 @@ class CatFile:
 _END = "0" * 40  # asked last of a feed on the shared cat-file: the null id, never an object
 
 
+def _give_back(git: weakref.ref[Git]) -> None:
+    """The shared cat-file is free again (a feed has its answers)."""
+    found = git()
+    if found is not None:
+        found._lent = False
+
+
 SIZES_SHARED = 4096  # size questions asked on the shared cat-file; more go to a process of their own
 
 
@@ -539,7 +547,9 @@ class _Mux:
 
     def __init__(self, cat: CatFile, git: Git, done: Callable[[], None]) -> None:
         self._cat = cat
-        self._git = git
+        # weakly: a judge that failed half-way leaves its reading thread waiting on git; when its
+        # Git goes, the shared cat-file is closed, and that thread ends
+        self._git = weakref.ref(git)
         self._done = done
         self.views: set[str] = set()  # "sizes", "contents": the feeds attached
         self.finished = False
@@ -597,7 +607,9 @@ class _Mux:
 
     def add_size(self, line: str) -> None:
         if self._spill is None and self._asked_sizes >= SIZES_SHARED:
-            self._spill = self._git._size_process(self.limit)
+            git = self._git()
+            assert git is not None  # the caller's judge holds it
+            self._spill = git._size_process(self.limit)
         if self._spill is not None:
             self._spill.add(line)
             return
