@@ -526,6 +526,7 @@ class Judge:
         configs = on["task-config"]
         unsafe = on["unsafe-path"]
         remembered = self._paths
+        note: Optional[str] = None
         for change in c.changes:
             if change.status == "D":  # a deletion brings no file, no debug output, no config
                 continue
@@ -554,10 +555,11 @@ class Judge:
                 # every blob, as often as it comes (git answers a repeated one in microseconds;
                 # a set of every blob would grow with the history): the first one over the limit
                 # is the one refused, where its note says
-                if self.sizes is None:
-                    self.sizes = self.facts.size_feed(p.max_bytes)
-                ref_id = self._ref_ids.setdefault(ref, len(self._ref_ids))
-                self.sizes.add(f"{change.blob} {ref_id} {c.sha} {_escape(path)}")
+                if note is None:  # once per commit: where its blobs were found
+                    if self.sizes is None:
+                        self.sizes = self.facts.size_feed(p.max_bytes)
+                    note = f" {self._ref_ids.setdefault(ref, len(self._ref_ids))} {c.sha} "
+                self.sizes.add(change.blob + note + _escape(path))  # type: ignore[union-attr]
                 if facts.pointer and change.blob not in self._pointer_seen:
                     self._pointer_seen.add(change.blob)
                     self.pointers[change.blob] = (ref, c.sha, path)
