@@ -201,7 +201,8 @@ class Judge:
         self.pointer_problems: dict[str, str] = {}  # blob of a .dvc file -> what is wrong with it
         self._pointer_seen: set[str] = set()
         self._ref_ids: dict[str, int] = {}  # refs named in the size feed's notes, by number
-        # asked while the walk goes on: sizes of `sized`, contents of `configs` and `pointers`
+        self._recent_blobs: set[str] = set()  # blobs whose sizes were asked lately (bounded)
+        # asked while the walk goes on: sizes of blobs, contents of `configs` and `pointers`
         self.sizes: Optional[Feed[str, dict[str, tuple[int, str]]]] = None
         self.contents: Optional[Feed[str, dict[str, Optional[bytes]]]] = None
         self._asked: set[str] = set()  # the specs given to `contents`
@@ -526,6 +527,7 @@ class Judge:
         configs = on["task-config"]
         unsafe = on["unsafe-path"]
         remembered = self._paths
+        recent = self._recent_blobs
         note: Optional[str] = None
         for change in c.changes:
             if change.status == "D":  # a deletion brings no file, no debug output, no config
@@ -552,14 +554,18 @@ class Judge:
                     self.add([large_file.check_suffix(change, ref, c.sha, p)])
                 if facts.dvc:
                     self.add([large_file.check_dvc_path(path, facts.dvc, ref, c.sha)])
-                # every blob, as often as it comes (git answers a repeated one in microseconds;
-                # a set of every blob would grow with the history): the first one over the limit
-                # is the one refused, where its note says
-                if note is None:  # once per commit: where its blobs were found
-                    if self.sizes is None:
-                        self.sizes = self.facts.size_feed(p.max_bytes)
-                    note = f" {self._ref_ids.setdefault(ref, len(self._ref_ids))} {c.sha} "
-                self.sizes.add(change.blob + note + _escape(path))  # type: ignore[union-attr]
+                # every blob, once while it is remembered (a set of every blob would grow with the
+                # history; git answers a repeated one in microseconds): the first one over the
+                # limit is the one refused, where its note says
+                if change.blob not in recent:
+                    if len(recent) >= 1 << 15:
+                        recent.clear()
+                    recent.add(change.blob)
+                    if note is None:  # once per commit: where its blobs were found
+                        if self.sizes is None:
+                            self.sizes = self.facts.size_feed(p.max_bytes)
+                        note = f" {self._ref_ids.setdefault(ref, len(self._ref_ids))} {c.sha} "
+                    self.sizes.add(change.blob + note + _escape(path))  # type: ignore[union-attr]
                 if facts.pointer and change.blob not in self._pointer_seen:
                     self._pointer_seen.add(change.blob)
                     self.pointers[change.blob] = (ref, c.sha, path)

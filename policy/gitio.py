@@ -761,28 +761,24 @@ class Feed(Generic[K, R]):
 def _big_sizes(limit: int) -> Callable[[IO[bytes], deque[str]], dict[str, tuple[int, str]]]:
     """Drain `cat-file --batch-check=%(objectsize) %(objectname) %(rest)`, one line per blob asked
     (in order), keeping only those over `limit` (large-file needs no more), the first line of each.
-    A regular expression finds them in each chunk: no Python runs per line while the walk needs
-    the interpreter. (`<name> missing` lines do not match.)"""
-    digits = len(str(limit))
-    big = re.compile(rb"^([0-9]{%d,}) ([0-9a-f]+) (.*)$" % digits, re.MULTILINE)
+    A regular expression that starts with a newline (found by a fast scan) picks them out of each
+    chunk: no Python runs per line while the walk needs the interpreter. (`<name> missing` lines
+    do not match.)"""
+    big = re.compile(rb"\n([0-9]{%d,}) ([0-9a-f]+) ([^\n]*)" % len(str(limit)))
 
     def drain(out: IO[bytes], _: deque[str]) -> dict[str, tuple[int, str]]:
         found: dict[str, tuple[int, str]] = {}
-        rest = b""
+        rest = b"\n"  # each block starts at a line's start, after a newline
         while True:
             chunk = out.read1(1 << 20)  # type: ignore[attr-defined]
-            if not chunk:
-                break
             block = rest + chunk
-            cut = block.rfind(b"\n") + 1
-            block, rest = block[:cut], block[cut:]
-            for size, blob, note in big.findall(block):
+            cut = block.rfind(b"\n") if chunk else len(block)
+            for size, blob, note in big.findall(block, 0, cut):
                 if int(size) > limit and blob.decode() not in found:
                     found[blob.decode()] = (int(size), decode(note))
-        for size, blob, note in big.findall(rest):
-            if int(size) > limit and blob.decode() not in found:
-                found[blob.decode()] = (int(size), decode(note))
-        return found
+            if not chunk:
+                return found
+            rest = block[cut:]
 
     return drain
 
