@@ -536,7 +536,7 @@ def _give_back(git: weakref.ref[Git]) -> None:
         found._lent = False
 
 
-SIZES_SHARED = 4096  # size questions asked on the shared cat-file; more go to a process of their own
+SIZES_SHARED = 1024  # size questions asked on the shared cat-file; more go to a process of their own
 
 
 class _Mux:
