@@ -16,6 +16,7 @@ Which commits are judged for a ref update (old -> new):
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple, Optional, Protocol, TypeVar
@@ -57,6 +58,7 @@ class Facts(Protocol):
     def first_parent(self, include: Sequence[str], exclude: Sequence[str]) -> list[tuple[str, ...]]: ...
     def reached_from(self, include: Sequence[str], exclude: Sequence[str]) -> dict[str, str]: ...
     def reachable_each(self, queries: Sequence[tuple[Iterable[str], Sequence[str]]]) -> list[set[str]]: ...
+    def on_lines(self, queries: Sequence[tuple[Iterable[str], Sequence[str]]]) -> list[set[str]]: ...
     def is_ancestor(self, ancestor: str, descendant: str) -> bool: ...
     def ancestry(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Callable[[], bool]]: ...
     def contained(self, candidate: str, tips: Sequence[str]) -> bool: ...
@@ -69,9 +71,10 @@ class Facts(Protocol):
     def object_info(self, specs: Iterable[str]) -> dict[str, Optional[ObjectInfo]]: ...
     def read(self, specs: Iterable[str]) -> dict[str, Optional[bytes]]: ...
     # Feeds: questions asked while the walk goes on, answered by git on the other core.
-    def size_feed(self, limit: int) -> Feed[str, dict[str, int]]: ...  # blob -> size, if over limit
-    def contents_feed(  # spec -> contents; each(spec, contents) as they arrive
-        self, each: Optional[Callable[[str, bytes], object]] = None
+    # fed `<blob> <note>`: blob -> (size, note of its first line), if over limit
+    def size_feed(self, limit: int) -> Feed[str, dict[str, tuple[int, str]]]: ...
+    def contents_feed(  # spec -> contents; each(spec, contents) as they arrive (True: used up, not kept)
+        self, each: Optional[Callable[[str, bytes], bool]] = None
     ) -> Feed[str, dict[str, Optional[bytes]]]: ...
 
 
@@ -188,13 +191,19 @@ class Judge:
         self.real_merges: list[tuple[str, str, Commit]] = []  # ref, branch, a merge on main's line
         self.bases: list[tuple[str, str, str]] = []  # ref, branch, base commit
         self.tags: list[_Tag] = []
-        self.configs: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
+        # Per blob, only what a refusal needs: a blob is remembered (a set of ids) so that it is
+        # asked once, and where it was found only until its answer says it is fine.
+        self.configs: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path (until fine)
         self.config_problems: dict[str, list[str]] = {}  # blob -> what is wrong, parsed as it arrives
+        self._config_seen: set[str] = set()
         self._paths: dict[str, _PathFacts] = {}  # what each path is, worked out once per path
-        self.sized: dict[str, tuple[str, str, str]] = {}  # blob -> ref, commit, path
-        self.pointers: dict[str, tuple[str, str, str]] = {}  # blob of a .dvc file -> ref, commit, path
-        # asked while the walk goes on: sizes of `sized`, contents of `configs` and `pointers`
-        self.sizes: Optional[Feed[str, dict[str, int]]] = None
+        self.pointers: dict[str, tuple[str, str, str]] = {}  # blob of a .dvc file -> ref, commit, path (until fine)
+        self.pointer_problems: dict[str, str] = {}  # blob of a .dvc file -> what is wrong with it
+        self._pointer_seen: set[str] = set()
+        self._ref_ids: dict[str, int] = {}  # refs named in the size feed's notes, by number
+        self._recent_blobs: set[str] = set()  # blobs whose sizes were asked lately (bounded)
+        # asked while the walk goes on: sizes of blobs, contents of `configs` and `pointers`
+        self.sizes: Optional[Feed[str, dict[str, tuple[int, str]]]] = None
         self.contents: Optional[Feed[str, dict[str, Optional[bytes]]]] = None
         self._asked: set[str] = set()  # the specs given to `contents`
         self._merge_keys: set[tuple[str, str, str]] = set()
@@ -202,6 +211,8 @@ class Judge:
         self.paths = any(policy.enabled(r) for r in PATH_RULES)
         self._enabled = {rule: policy.enabled(rule) for rule in RULE_IDS}
         self._task_type = task_type.task_type(policy)
+        self._late_tips: set[str] = set()  # tips of new branches judged after the others (_run)
+        self._passed: dict[str, set[str]] = {}  # walked tip -> the late tips its walk reached
 
     # ------------------------------------------------------------------ helpers
     def kind(self, branch: str) -> Optional[str]:
@@ -248,6 +259,9 @@ class Judge:
         )
         late = [(u, b) for u, b in branches if u.created and not self.merge_base and self.kind(b) not in protected]
         late_refs = {u.ref for u, _ in late}
+        # tips of those that the walks of the others pass: reached from a branch walked in this
+        # push, so settled without a rev-list where that branch vouches for them (I2)
+        self._late_tips = {u.new for u, _ in late}
         for u, b in branches:
             if u.ref not in late_refs:
                 self._branch_update(u, b, self._walk)
@@ -298,13 +312,20 @@ class Judge:
             kind = self.kind(b)
             queries[kind if kind in ("task", "debug") else None].append(u)
         kinds = list(queries)
+        passed: dict[Optional[str], set[str]] = {}
+        for k in kinds:
+            vouching = set(self.ledger.vouchers("", k))
+            passed[k] = set().union(*(seen for tip, seen in self._passed.items() if tip in vouching))
         answers = self.facts.reachable_each(
             [
-                ({u.new for u in queries[k]}, self.ledger.exclude(k, None, None) + self.ledger.vouchers("", k))
+                (
+                    {u.new for u in queries[k]} - passed[k],
+                    self.ledger.exclude(k, None, None) + self.ledger.vouchers("", k),
+                )
                 for k in kinds
             ]
         )
-        return {u.ref for k, answer in zip(kinds, answers) for u in queries[k] if u.new in answer}
+        return {u.ref for k, answer in zip(kinds, answers) for u in queries[k] if u.new in answer or u.new in passed[k]}
 
     def _order(self, u: RefUpdate) -> tuple[int, str]:
         """Branches before tags; debug branches last among branches, so that a commit a debug
@@ -442,25 +463,42 @@ class Judge:
         landing = self.facts.walk([u.new], sorted(set(exclude + walked)), paths=self.paths)  # git starts now
         first_parent = self.facts.first_parent([u.new], line_exclude)  # and this runs beside it
         on_line = {entry[0] for entry in first_parent}
+        unlanded = set(on_line)  # the line's commits that the walk does not bring
         strict = kind in self.policy.settings("commit-message")["strict_branches"]
+        bootstrap = kind == "main" and u.created and self.ledger.bootstrap
+        # The commits of the line that `_made_on` judges, kept until the walk ends (it judges them
+        # oldest first): on main all of them, elsewhere its merges; none in a bootstrap. (Kept
+        # whole, a bootstrap of a million commits would hold main's line, messages and paths.)
+        keep_all, keep_merges = kind == "main" and not bootstrap, not bootstrap
         kept: dict[str, Commit] = {}
+        late_tips = self._late_tips
+        passed = self._passed.setdefault(u.new, set())  # late tips this walk reaches
         for commit in landing:
+            if commit.sha in late_tips:
+                passed.add(commit.sha)
             self.commits_judged += 1
             made_here = commit.sha in on_line
             self._commit(commit, u.ref, branch, kind, strict and made_here)
             if made_here:
-                kept[commit.sha] = commit
-        missing = [entry[0] for entry in first_parent if entry[0] not in kept]
+                unlanded.discard(commit.sha)
+                if keep_all or (keep_merges and len(commit.parents) > 1):
+                    kept[commit.sha] = commit
+        missing = [entry[0] for entry in first_parent if entry[0] in unlanded]
         for commit in self.facts.commits(missing, paths=self.paths):
+            unlanded.discard(commit.sha)
             # on the first-parent line but already on another branch (e.g. a fast-forward of
             # main onto dev): judged there, but what is special about this line applies here
-            kept[commit.sha] = commit
+            if keep_all or (keep_merges and len(commit.parents) > 1):
+                kept[commit.sha] = commit
             if strict and self.on("commit-message"):
                 self.add(commit_message.check(commit, u.ref, True, self.policy))
 
-        bootstrap = kind == "main" and u.created and self.ledger.bootstrap
+        if unlanded:  # git named them on the line, then did not show them: judge nothing half
+            raise RuntimeError(f"the commits of {branch}'s line could not be read: {', '.join(sorted(unlanded)[:3])}")
         for entry in reversed(first_parent):  # oldest first
-            self._made_on(kept[entry[0]], u.ref, branch, kind, bootstrap)
+            made = kept.get(entry[0])
+            if made is not None:  # for the others `_made_on` has nothing to judge
+                self._made_on(made, u.ref, branch, kind, bootstrap)
         return first_parent
 
     def _commit(self, c: Commit, ref: str, branch: str, kind: Optional[str], strict: bool) -> None:
@@ -488,14 +526,17 @@ class Judge:
         sizes = on["large-file"]
         configs = on["task-config"]
         unsafe = on["unsafe-path"]
-        sized = self.sized
         remembered = self._paths
+        recent = self._recent_blobs
+        note: Optional[str] = None
         for change in c.changes:
             if change.status == "D":  # a deletion brings no file, no debug output, no config
                 continue
             path = change.path
             facts = remembered.get(path)
             if facts is None:  # paths repeat across commits (3,210 paths in 16,300 changes)
+                if len(remembered) >= 1 << 16:  # but not without bound (a million commits)
+                    remembered.clear()
                 facts = remembered[path] = _PathFacts(
                     p.is_debug_path(path),
                     large_file.suffix_judged(path, p),
@@ -513,17 +554,26 @@ class Judge:
                     self.add([large_file.check_suffix(change, ref, c.sha, p)])
                 if facts.dvc:
                     self.add([large_file.check_dvc_path(path, facts.dvc, ref, c.sha)])
-                if change.blob not in sized:
-                    sized[change.blob] = (ref, c.sha, path)
-                    if self.sizes is None:
-                        self.sizes = self.facts.size_feed(p.max_bytes)
-                    self.sizes.add(change.blob)
-                if facts.pointer and change.blob not in self.pointers:
+                # every blob, once while it is remembered (a set of every blob would grow with the
+                # history; git answers a repeated one in microseconds): the first one over the
+                # limit is the one refused, where its note says
+                if change.blob not in recent:
+                    if len(recent) >= 1 << 15:
+                        recent.clear()
+                    recent.add(change.blob)
+                    if note is None:  # once per commit: where its blobs were found
+                        if self.sizes is None:
+                            self.sizes = self.facts.size_feed(p.max_bytes)
+                        note = f" {self._ref_ids.setdefault(ref, len(self._ref_ids))} {c.sha} "
+                    self.sizes.add(change.blob + note + _escape(path))  # type: ignore[union-attr]
+                if facts.pointer and change.blob not in self._pointer_seen:
+                    self._pointer_seen.add(change.blob)
                     self.pointers[change.blob] = (ref, c.sha, path)
-                    self._read(change.blob)
-            if configs and facts.config and change.blob not in self.configs:
+                    self._ask(change.blob)
+            if configs and facts.config and change.blob not in self._config_seen:
+                self._config_seen.add(change.blob)
                 self.configs[change.blob] = (ref, c.sha, path)
-                self._read(change.blob)
+                self._ask(change.blob)
 
     def _made_on(self, c: Commit, ref: str, branch: str, kind: Optional[str], bootstrap: bool) -> None:
         """Rules about commits made on this branch (its first-parent line)."""
@@ -595,8 +645,14 @@ class Judge:
         One rev-list per (kind, excluded branch) pair, whatever the number of candidates; they run
         side by side."""
         keys = list(queries)
-        answers = self.facts.reachable_each([(queries[key], self.tips([key[0]], key[1])) for key in keys])
-        return dict(zip(keys, answers))
+        tips = {key: self.tips([key[0]], key[1]) for key in keys}
+        # Many candidates and a few tips (main's merges into dev, in a mirror push): those on the
+        # tips' first-parent lines are contained, found by a walk of those lines alone; only the
+        # rest cost a rev-list of the tips' whole history.
+        lined = [key for key in keys if 0 < len(tips[key]) <= 8 and len(queries[key]) >= 32]
+        on_line = dict(zip(lined, self.facts.on_lines([(queries[key], tips[key]) for key in lined])))
+        answers = self.facts.reachable_each([(queries[key] - on_line.get(key, set()), tips[key]) for key in keys])
+        return {key: answer | on_line.get(key, set()) for key, answer in zip(keys, answers)}
 
     def _source_kinds(self, merges: list[_Merge], kinds_for: dict[int, list[str]]) -> dict[int, set[str]]:
         queries: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -616,12 +672,45 @@ class Judge:
         first: dict[int, list[str]] = {}
         for i, m in enumerate(self.merges):
             wanted = set(p.accepts(m.kind))
-            if m.kind in ("main", "dev") and p.has_kind("task"):
+            task_question = m.kind in ("main", "dev") and p.has_kind("task")
+            if wanted & tip_kinds[i]:  # type: ignore[operator]
+                # a branch of an accepted kind points at it (a mirror push: 4,800 merged feature
+                # tips): accepted whatever else holds it; only whether a task branch does may still
+                # matter, for a merge that carries the task type (task-type, below)
+                wanted = set()
+                task_question = task_question and self.on("task-type") and "task" not in tip_kinds[i]
+                task_question = task_question and commit_type(m.commit.message) == self._task_type
+            if task_question:
                 wanted.add("task")
             first[i] = sorted(wanted - tip_kinds[i])  # type: ignore[operator]
-        kinds = self._source_kinds(self.merges, first)
+        # Kinds of few branches (main, dev) first: their rev-lists are cheap, and a merge they
+        # settle (accepted, and held by a branch that is not a task's: not a task merge) needs no
+        # walk against thousands of feature tips. A merge whose message carries the task type is
+        # asked every kind at once (task-type names them all).
+        full = {
+            i
+            for i, m in enumerate(self.merges)
+            if self.on("task-type") and commit_type(m.commit.message) == self._task_type
+        }
+        counts: dict[tuple[str, str], int] = {}
+        for i, m in enumerate(self.merges):
+            for k in first[i]:
+                if (k, m.branch) not in counts:
+                    counts[(k, m.branch)] = len(self.tips([k], m.branch))
+        few = {i: [k for k in first[i] if i in full or counts[(k, m.branch)] <= 8] for i, m in enumerate(self.merges)}
+        kinds = self._source_kinds(self.merges, few)
         for i in kinds:
             kinds[i] |= tip_kinds[i]  # type: ignore[arg-type]
+        later = {
+            i: []
+            if kinds[i] & set(p.accepts(m.kind)) and kinds[i] - {"task", "debug"}
+            else [k for k in first[i] if k not in few[i]]
+            for i, m in enumerate(self.merges)
+        }
+        if any(later.values()):
+            more = self._source_kinds(self.merges, later)
+            for i in more:
+                kinds[i] |= more[i]
         refused = [i for i, m in enumerate(self.merges) if not kinds[i] & set(p.accepts(m.kind))]
         # Each refusal is confirmed exactly (a process each), but one confirmed refusal per merge
         # commit is enough to refuse it: its other refused parents are counted, not confirmed (an
@@ -766,8 +855,7 @@ class Judge:
             version = version_bump.read_version(blobs.get(f"{base}:{cfg}"), p.version_key)
             self.add(task_base.check(ref, branch, base, version, p))
         for blob, (ref, commit, path) in self.pointers.items():
-            content = blobs.get(blob)
-            problem = large_file.pointer_problem(content) if content is not None else None
+            problem = self.pointer_problems.get(blob)
             if problem:
                 self.add([large_file.check_pointer(path, problem, ref, commit)])
         for blob, (ref, commit, path) in self.configs.items():
@@ -792,15 +880,33 @@ class Judge:
         if spec in self._asked:
             return
         self._asked.add(spec)
+        self._ask(spec)
+
+    def _ask(self, spec: str) -> None:
         if self.contents is None:
             self.contents = self.facts.contents_feed(self._arrived)
         self.contents.add(spec)
 
-    def _arrived(self, spec: str, content: bytes) -> None:
-        """A task config's contents, read during the walk, are parsed then too (on the feed's
-        thread: the walk mostly waits for git)."""
+    def _arrived(self, spec: str, content: bytes) -> bool:
+        """A task config's or a DVC pointer's contents, read during the walk, are judged then too
+        (on the feed's thread: the walk mostly waits for git), and not kept; where they were found
+        is kept only when they are refused. (The other specs' contents are kept: True is "used up".)"""
+        used = False
         if spec in self.configs:
-            self.config_problems[spec] = task_config.problems(content, self.policy)
+            used = True
+            found = task_config.problems(content, self.policy)
+            if found:
+                self.config_problems[spec] = found
+            else:
+                del self.configs[spec]
+        if spec in self.pointers:
+            used = True
+            problem = large_file.pointer_problem(content)
+            if problem:
+                self.pointer_problems[spec] = problem
+            else:
+                del self.pointers[spec]
+        return used
 
     def _judge_policy_files(self, blobs: dict[str, Optional[bytes]]) -> None:
         """The policy file a branch carries parses (the check `policy-file`, always on)."""
@@ -826,9 +932,23 @@ class Judge:
     def _judge_sizes(self) -> None:
         if self.sizes is None:
             return
-        for blob, size in self.sizes.result().items():
-            ref, commit, path = self.sized[blob]
-            self.add([large_file.check_size(path, size, ref, commit, self.policy)])
+        refs = list(self._ref_ids)
+        for size, note in self.sizes.result().values():
+            ref_id, commit, path = note.split(" ", 2)
+            self.add([large_file.check_size(_unescape(path), size, refs[int(ref_id)], commit, self.policy)])
+
+
+def _escape(path: str) -> str:
+    """A path on one line of a feed (git reads its lines with the newline and a CR before it cut)."""
+    if "\\" in path or "\n" in path or "\r" in path:
+        return path.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+    return path
+
+
+def _unescape(path: str) -> str:
+    if "\\" not in path:
+        return path
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "r": "\r"}.get(m[1], m[1]), path)
 
 
 def _type(info: dict[str, Optional[ObjectInfo]], spec: str) -> Optional[str]:

@@ -110,3 +110,37 @@ def test_clock_skew_does_not_turn_a_fast_forward_into_a_rewrite(world: World, mo
     repo.checkout("dev")
     repo.merge("feature-old-clock", "Merge branch 'feature-old-clock' into dev")
     assert repo.push("dev").ok
+
+
+def test_a_one_commit_branch_costs_three_git_processes(world: World) -> None:
+    """A new branch of one commit: the rev-list that asks whether it brings anything, its walk, and
+    one cat-file for every object question (its policy file, the size of each blob)."""
+    repo = seed(world)
+    repo.branch("feature-one", "dev")
+    repo.commit("feat: one", {"src/one.py": "one = 1\n", "src/two.py": "two = 2\n"})
+    git = Git(cwd=str(world.server))
+    git.run("fetch", "-q", str(repo.path), f"{repo.sha()}:refs/bench-tmp/one")
+    state = server_state(git)
+    judge = Judge(git, Policy.defaults(), state, [RefUpdate("refs/heads/feature-one", ZERO, repo.sha())])
+    before = git.processes
+    assert judge.run() == []
+    assert git.processes - before == 3, git.processes - before
+
+
+def test_a_large_file_is_refused_where_it_came_after_thousands_of_blobs(world: World) -> None:
+    """Past SIZES_SHARED blobs the sizes are asked of a cat-file of their own, which carries where
+    each blob was found (a path with a backslash and a newline too): the refusal names it."""
+    from policy.gitio import SIZES_SHARED
+
+    repo = seed(world)
+    repo.branch("feature-many", "dev")
+    odd = "data/we\\ird\nname.csv"
+    repo.commit("feat: a big csv", {odd: "1,2,3\n" * 100_000})  # older: asked after the others
+    (repo.path / "src").mkdir(exist_ok=True)
+    for i in range(SIZES_SHARED + 50):  # written here and added at once: `commit` adds file by file
+        (repo.path / "src" / f"s{i}.py").write_text(f"s = {i}\n")
+    repo.git("add", "src")
+    repo.commit("feat: many small files")
+    judge = judge_push(world, {"feature-many": repo.sha()})
+    found = [v for v in judge.out if v.rule == "large-file"]
+    assert [(v.path, v.commit) for v in found] == [(odd, repo.sha("HEAD~1"))], judge.out

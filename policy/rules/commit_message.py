@@ -59,9 +59,16 @@ def _utf8(text: str) -> str:
 
 
 def _known_type(written: str, settings: dict[str, Any]) -> Optional[str]:
-    """The listed type this written one is, whatever its case."""
-    lowered = written.lower()
-    return next((t for t in settings["types"] if t.lower() == lowered), None)
+    """The listed type this written one is, whatever its case (the first listed, as listed)."""
+    return _types_by_case(tuple(settings["types"])).get(written.lower())
+
+
+@lru_cache(maxsize=8)
+def _types_by_case(types: tuple[str, ...]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for t in types:
+        found.setdefault(t.lower(), t)
+    return found
 
 
 def _scope_problems(scope: Optional[str], settings: dict[str, Any]) -> list[str]:
@@ -162,8 +169,17 @@ def judge_message(message: str, is_merge: bool, strict: bool, policy: Policy) ->
     if is_merge and not strict:
         if settings["allow_git_merge_messages"] and is_git_merge_message(subject):
             return [], None
-        if settings["allow_platform_merge_messages"] and _platform_merge(message, settings):
-            return [], None
+        if settings["allow_platform_merge_messages"]:
+            # a platform's merge message passes whatever else it is: asked only when the message
+            # fails otherwise (the users' patterns cost more than the conventional reading)
+            found, reading = _judge_subject(message, subject, strict, settings)
+            return ([], None) if found and _platform_merge(message, settings) else (found, reading)
+    return _judge_subject(message, subject, strict, settings)
+
+
+def _judge_subject(
+    message: str, subject: str, strict: bool, settings: dict[str, Any]
+) -> tuple[list[str], Optional[Reading]]:
     if is_autosquash(subject):
         if strict:
             kind = subject.split(" ", 1)[0]
