@@ -46,6 +46,7 @@ from policy.rules import (
     version_bump,
     version_tag,
 )
+from policy.rules._base import run_folder
 
 
 class Facts(Protocol):
@@ -132,6 +133,9 @@ class _Tag(NamedTuple):
     obj: str
 
 
+SCOPE_SHOWN = 3  # task-scope refusals listed per run in one push (see Judge._scope)
+MERGES_SHOWN = 50  # refused merges confirmed and listed in one push (see Judge._judge_merges)
+
 PATH_RULES = (
     "large-file",
     "unsafe-path",
@@ -183,6 +187,7 @@ class Judge:
         self.walked = self.ledger.walked
         self.out: list[Violation] = []
         self._seen: set[tuple[str, str, str, str]] = set()
+        self._scope_shown: dict[str, int] = defaultdict(int)  # run -> commits refused by task-scope (_scope)
         self.commits_judged = 0
         # deferred, batched work
         self.merges: list[_Merge] = []
@@ -428,10 +433,24 @@ class Judge:
         of their folders, it is refused for each."""
         if not self.on("task-scope"):
             return
-        found = [task_scope.check(c, f"refs/heads/{run}", run, self.policy) for run in runs]
-        if all(found):
-            for violations in found:
-                self.add(self._origins_first(violations))
+        # A run refused for SCOPE_SHOWN commits already is refused, and so is the push: its later
+        # commits are neither checked nor listed (a push of main with runs started from main's new
+        # tip would otherwise list every commit of main for every run: commits x runs lines).
+        shown = [run for run in runs if self._scope_shown[run] < SCOPE_SHOWN]
+        if not shown:
+            return
+        if all("/" not in run for run in runs):  # within one holder's folder: the first path's run's
+            home = run_folder(c.changes[0].path, self.policy.tasks_dir) if c.changes else ""
+            if not c.changes or (
+                home in {self.policy.task_folder(run) for run in runs}
+                and all(change.path.startswith(home) for change in c.changes)
+            ):
+                return
+        elif any(all(change.path.startswith(self.policy.task_folder(run)) for change in c.changes) for run in runs):
+            return
+        for run in shown:
+            self._scope_shown[run] += 1
+            self.add(self._origins_first(task_scope.check(c, f"refs/heads/{run}", run, self.policy)))
 
     def _origins_first(self, found: list[Violation]) -> list[Violation]:
         """A run started from main's new tip, pushed with main: main's new commits are not yet the
@@ -715,9 +734,13 @@ class Judge:
         # Each refusal is confirmed exactly (a process each), but one confirmed refusal per merge
         # commit is enough to refuse it: its other refused parents are counted, not confirmed (an
         # octopus of 1,000 parents costs one process, not 1,000).
+        # Past MERGES_SHOWN confirmed refusals the push is refused whatever the rest are: they are
+        # neither confirmed nor listed (a process each, and a line each, for hundreds of merges).
         confirmed: list[int] = []
         more_parents: dict[str, int] = defaultdict(int)
         for i in refused:
+            if len(confirmed) >= MERGES_SHOWN:
+                break
             sha = self.merges[i].commit.sha
             if sha in more_parents:
                 more_parents[sha] += 1

@@ -59,6 +59,7 @@ class Ledger:
                 self._by_kind[(kind(name), in_push)].append((name, sha))
                 self._by_tip[sha].add(name)
         self._tips: dict[tuple[tuple[Optional[str], ...], bool], list[str]] = {}
+        self._origins_in_push: Optional[list[str]] = None
         # the push creates main in a repository that has none (exempt from main-direct-commit)
         self.bootstrap = bool(self._by_kind.get(("main", True))) and not self._by_kind.get(("main", False))
 
@@ -114,8 +115,11 @@ class Ledger:
         """Branches of the runs' origin kinds (main, ...) that this push moves (not a bootstrap)."""
         if self.bootstrap:
             return []
-        origins = [k for k in self.policy.settings("task-base")["from"] if k != "task"]
-        return sorted(name for name in self.pushed if self.kind(name) in origins and name in self.state.branches)
+        if self._origins_in_push is None:  # asked once per refused run: worked out once per push
+            origins = [k for k in self.policy.settings("task-base")["from"] if k != "task"]
+            moved = (name for kind in origins for name, _ in self._by_kind[(kind, True)])
+            self._origins_in_push = sorted(name for name in moved if name in self.state.branches)
+        return self._origins_in_push
 
     # ------------------------------------------------------------------ I2
     def vouchers(self, branch: str, kind: Optional[str]) -> list[str]:

@@ -144,3 +144,26 @@ def test_a_large_file_is_refused_where_it_came_after_thousands_of_blobs(world: W
     judge = judge_push(world, {"feature-many": repo.sha()})
     found = [v for v in judge.out if v.rule == "large-file"]
     assert [(v.path, v.commit) for v in found] == [(odd, repo.sha("HEAD~1"))], judge.out
+
+
+def test_runs_holding_many_foreign_commits_are_refused_in_a_bounded_number_of_lines(world: World) -> None:
+    """Runs started on commits the server does not have (here: new code commits, as when runs are
+    pushed with main's new tip): each run is refused, with at most SCOPE_SHOWN of those commits
+    listed, not every commit for every run (commits x runs lines and rule calls)."""
+    from policy.engine import SCOPE_SHOWN
+
+    repo = seed(world)
+    repo.checkout("main")
+    for i in range(SCOPE_SHOWN + 4):
+        repo.commit(f"fix: code {i}", {f"src/c{i}.py": f"c = {i}\n"})
+    runs = {}
+    for i in range(6):
+        name = f"task-0.1.0-20260101-000{i}-run{i}"
+        repo.branch(name, "main")
+        repo.commit(f"task: run {i}", {f"tasks/{name}/config.yaml": config("0.1.0")})
+        runs[name] = repo.sha()
+    judge = judge_push(world, runs)
+    scope = [v for v in judge.out if v.rule == "task-scope"]
+    per_run = {name: sum(v.ref == f"refs/heads/{name}" for v in scope) for name in runs}
+    assert per_run == {name: SCOPE_SHOWN for name in runs}, per_run
+    assert all(v.rule in ("task-scope", "task-base") for v in judge.out), judge.out
