@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from policy.commitmsg import commit_type
 from policy.config import Policy
 from policy.model import Change, Commit, Violation
-from policy.rules._base import violation
+from policy.rules._base import made, violation
 
 ID = "task-type"
 
@@ -49,7 +49,7 @@ def _retype(commit: Commit, policy: Policy) -> str:
     why = f"a '{wanted}' commit stays in {policy.tasks_dir}/: give it the type of a code change"
     if not message or not shell_safe(message) or len(message) > policy.settings("commit-message")["max_subject_length"]:
         return f"{why} (feat, fix, chore, ...), or split it"
-    if not commit.sha.strip("0"):
+    if not made(commit.sha):
         return f"{why}, `git commit -q -m '{message}'`"
     return f"{why}, `{rebase_reword(commit.sha, message)}`"
 
