@@ -14,7 +14,6 @@ import sys
 import time
 from typing import Callable
 
-OK = 0
 REFUSED = 1  # the policy refuses: violations were printed
 CANNOT_JUDGE = 2  # bad input, a broken repository or policy, a bug: nothing was judged as passing
 
