@@ -133,7 +133,7 @@ class _Tag(NamedTuple):
     obj: str
 
 
-SCOPE_SHOWN = 3  # task-scope refusals listed per run in one push (see Judge._scope)
+SCOPE_SHOWN = 3  # task-scope refusals of commits several runs hold, listed per run (see Judge._scope)
 MERGES_SHOWN = 50  # refused merges confirmed and listed in one push (see Judge._judge_merges)
 
 PATH_RULES = (
@@ -433,10 +433,12 @@ class Judge:
         of their folders, it is refused for each."""
         if not self.on("task-scope"):
             return
-        # A run refused for SCOPE_SHOWN commits already is refused, and so is the push: its later
-        # commits are neither checked nor listed (a push of main with runs started from main's new
-        # tip would otherwise list every commit of main for every run: commits x runs lines).
-        shown = [run for run in runs if self._scope_shown[run] < SCOPE_SHOWN]
+        # A commit several runs hold (a push of main with runs started from main's new tip: every
+        # commit of main, for every run) is listed for a run only until SCOPE_SHOWN such commits
+        # refused it; by then the run, and the push, are refused. A run's own commits (one holder)
+        # are each listed: their number is the push's, not commits x runs.
+        shared = len(runs) > 1
+        shown = [run for run in runs if not shared or self._scope_shown[run] < SCOPE_SHOWN]
         if not shown:
             return
         if all("/" not in run for run in runs):  # within one holder's folder: the first path's run's
@@ -449,7 +451,7 @@ class Judge:
         elif any(all(change.path.startswith(self.policy.task_folder(run)) for change in c.changes) for run in runs):
             return
         for run in shown:
-            self._scope_shown[run] += 1
+            self._scope_shown[run] += shared
             self.add(self._origins_first(task_scope.check(c, f"refs/heads/{run}", run, self.policy)))
 
     def _origins_first(self, found: list[Violation]) -> list[Violation]:

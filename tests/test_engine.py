@@ -167,3 +167,17 @@ def test_runs_holding_many_foreign_commits_are_refused_in_a_bounded_number_of_li
     per_run = {name: sum(v.ref == f"refs/heads/{name}" for v in scope) for name in runs}
     assert per_run == {name: SCOPE_SHOWN for name in runs}, per_run
     assert all(v.rule in ("task-scope", "task-base") for v in judge.out), judge.out
+
+
+def test_a_runs_own_commits_outside_its_folder_are_each_listed(world: World) -> None:
+    """The bound on task-scope lines is for commits several runs hold; a single run's own commits
+    are each named, so that fixing what the refusal lists is fixing everything."""
+    from policy.engine import SCOPE_SHOWN
+
+    repo = seed(world)
+    name = "task-0.1.0-20260101-0000-own"
+    repo.branch(name, "main")
+    shas = [repo.commit(f"task: c{i}", {f"src/c{i}.py": f"c = {i}\n"}) for i in range(SCOPE_SHOWN + 3)]
+    judge = judge_push(world, {name: repo.sha()})
+    listed = {v.commit for v in judge.out if v.rule == "task-scope"}
+    assert listed == set(shas), judge.out
