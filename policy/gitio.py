@@ -87,6 +87,7 @@ class Git:
         # contents asked during the walks, object types at the end), started on first use and
         # ended with this object; `_lent` while a contents feed reads from it.
         self._objects: Optional[CatFile] = None
+        self._closing: list[weakref.finalize] = []  # type: ignore[type-arg]
         self._lent = False
         self._feeding: Optional[_Mux] = None
 
@@ -393,8 +394,15 @@ class Git:
         if self._objects is None or self._objects.broken:
             self.processes += 1
             self._objects = CatFile(self._argv(["cat-file", "--batch-command", "--buffer"]), self)
-            weakref.finalize(self, self._objects.close)
+            self._closing.append(weakref.finalize(self, self._objects.close))
         return self._objects
+
+    def close(self) -> None:
+        """End the shared cat-file (else it ends when this object is collected): a process that
+        judges push after push (the warm judge's worker) keeps no pipe of an earlier one."""
+        for finalizer in self._closing:
+            finalizer()
+        self._closing.clear()
 
     def session(self) -> CatFile:
         """One `cat-file --batch-command`, kept open for as many questions as the caller has: a
@@ -525,6 +533,9 @@ class CatFile:
             with contextlib.suppress(OSError):
                 self._proc.kill()
         self._proc.wait()
+        for pipe in (self._proc.stdout, self._proc.stderr):
+            if pipe:
+                pipe.close()
 
 
 _END = "0" * 40  # asked last of a feed on the shared cat-file: the null id, never an object

@@ -34,17 +34,19 @@ HOOK_MODE = os.environ.get("POLICY_TEST_HOOK", "cold")
 if HOOK_MODE not in ("warm", "cold"):
     raise pytest.UsageError(f"POLICY_TEST_HOOK={HOOK_MODE}: warm or cold")
 os.environ["BRANCH_POLICY_WARM"] = "off" if HOOK_MODE == "cold" else "wait"
-if HOOK_MODE == "warm":
+if HOOK_MODE == "warm":  # one log for the run: xdist's workers inherit it from the controller
     import tempfile
 
-    handle, WARM_LOG = tempfile.mkstemp(prefix="branch-policy-warm-log-", suffix=".txt")
-    os.close(handle)
-    os.environ["BRANCH_POLICY_WARM_LOG"] = WARM_LOG
+    WARM_LOG = os.environ.get("BRANCH_POLICY_WARM_LOG", "")
+    if not WARM_LOG or "PYTEST_XDIST_WORKER" not in os.environ:
+        handle, WARM_LOG = tempfile.mkstemp(prefix="branch-policy-warm-log-", suffix=".txt")
+        os.close(handle)
+        os.environ["BRANCH_POLICY_WARM_LOG"] = WARM_LOG
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Warm mode: how the suite's pushes were judged (warm, or cold and why)."""
-    if HOOK_MODE != "warm":
+    if HOOK_MODE != "warm" or "PYTEST_XDIST_WORKER" in os.environ:
         return
     from collections import Counter
 

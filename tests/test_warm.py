@@ -206,9 +206,9 @@ def test_killed_mid_push_refuses_with_one_line(seeded: tuple[World, Repo], tmp_p
     pushing = start_push()
     try:
         wait_for(lambda: Path(f"{flag}.started").exists())  # judging: its first git waits
-        child = children_of(judge)
-        assert len(child) == 1
-        os.kill(child[0], signal.SIGKILL)
+        judging = [worker for worker in children_of(judge) if children_of(worker)]  # the one running git
+        assert len(judging) == 1
+        os.kill(judging[0], signal.SIGKILL)
         pushing.wait(timeout=30)  # the hook ends at once (the killed child's git may hold its pipes a moment)
     finally:
         flag.unlink()
@@ -220,7 +220,7 @@ def test_killed_mid_push_refuses_with_one_line(seeded: tuple[World, Repo], tmp_p
     assert err.splitlines() == [
         "branch-policy: the warm judge of this repository stopped before it gave a verdict; push refused (fail closed)"
     ], err
-    # the judge itself killed while its child judges: the child still gives the verdict
+    # the judge itself killed while its worker judges: the worker still gives the verdict
     flag.touch()
     try:
         Path(f"{flag}.started").unlink()
@@ -235,6 +235,84 @@ def test_killed_mid_push_refuses_with_one_line(seeded: tuple[World, Repo], tmp_p
     cold = hook(world.server, line, {**env, "BRANCH_POLICY_WARM": "off"})
     assert (cold.returncode, cold.stderr) == (0, err)
     shutil.rmtree(policy.warmclient.judge_directory(str(world.server)))  # what the killed judge left
+
+
+def workers_of(server: Path) -> list[int]:
+    pid = judge_pid(server)
+    assert pid
+    with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+        return sorted(int(p) for p in handle.read().split())
+
+
+def test_workers_judge_push_after_push_and_each_reads_the_policy_anew(tmp_path: Path) -> None:
+    """One worker judges every push (no fork per push), and nothing one push read outlives it: a
+    policy changed on main between two pushes is the policy of the second."""
+    world = World(tmp_path)
+    repo = seed(world)
+    warm_only(world.server)
+    result = run(policy_cmd("warm", "start", str(world.server)), world.root, env={"BRANCH_POLICY_WARM_WORKERS": "1"})
+    assert result.ok, result.out
+    worker = wait_for(lambda: workers_of(world.server))
+    for i in range(3):
+        repo.checkout("dev")
+        repo.branch(f"feature-w{i}")
+        repo.commit(f"feat: w {i}", {f"w{i}.py": f"w = {i}\n"})
+        assert repo.push(f"feature-w{i}").ok
+        repo.commit(f"w {i} without a type", {f"w{i}.py": f"w = {i + 1}\n"})
+        assert refused(repo.push(f"feature-w{i}"), "commit-message")
+    assert workers_of(world.server) == worker  # the same process judged all six
+    # the policy changes between two pushes: the next push, judged by the same worker, is judged under it
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text("rules:\n  commit-message: false\n")
+    run(["git", "config", "branchpolicy.file", str(policy_file)], world.server)
+    repo.checkout("feature-w0")
+    repo.commit("no type here either", {"x.py": "x = 1\n"})
+    assert repo.push("feature-w0").ok
+    policy_file.write_text("rules:\n  commit-message: true\n")
+    repo.commit("nor here", {"x.py": "x = 2\n"})
+    assert refused(repo.push("feature-w0"), "commit-message")
+    assert workers_of(world.server) == worker
+
+
+def test_a_worker_left_unclean_by_a_push_is_replaced(seeded: tuple[World, Repo], tmp_path: Path) -> None:
+    """A push that blows its time budget leaves git processes behind: its worker gives the verdict,
+    exits, and a fresh worker judges the next push."""
+    world, repo = seeded
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text("time_budget_s: 1\n")
+    run(["git", "config", "branchpolicy.file", str(policy_file)], world.server)
+    result = run(policy_cmd("warm", "start", str(world.server)), world.root, env={"BRANCH_POLICY_WARM_WORKERS": "1"})
+    assert result.ok, result.out
+    worker = wait_for(lambda: workers_of(world.server))
+    repo.checkout("dev")
+    repo.commit("feat: slow", {"s.py": "s = 1\n"})
+    assert run(["git", "fetch", "-q", str(repo.path), "HEAD:refs/pending"], world.server).ok
+    line = f"{repo.sha('HEAD~1')} {repo.sha()} refs/heads/dev\n"
+    bin_dir, flag = tmp_path / "bin", tmp_path / "flag"
+    bin_dir.mkdir()
+    real_git = subprocess.check_output(["sh", "-c", "command -v git"], text=True).strip()
+    slow_walk = SLOW_GIT.replace(
+        ': > "{flag}.started"\n', 'case " $* " in *" rev-list "*) ;; *) exec {git} "$@" ;; esac\n'
+    )
+    (bin_dir / "git").write_text(slow_walk.format(flag=flag, git=real_git))  # the judging's walk waits
+    (bin_dir / "git").chmod(0o755)
+    flag.touch()
+    try:
+        (tmp_path / "lines").write_text(line)
+        with open(tmp_path / "lines") as stdin:
+            slow = subprocess.Popen(
+                [str(world.server / "hooks" / "pre-receive")], cwd=world.server, stdin=stdin,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                env={**os.environ, "GIT_DIR": ".", "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"},
+            )  # fmt: skip
+        time.sleep(3)  # past the budget: refused, while the git it started still waits
+    finally:
+        flag.unlink()
+    _, err = slow.communicate(timeout=60)
+    assert slow.returncode != 0 and "time budget" in err, err
+    assert wait_for(lambda: workers_of(world.server) not in ([], worker))
+    fine = hook(world.server, line, {})
+    assert fine.returncode == 0, fine.stderr
 
 
 def test_concurrent_pushes_through_git_daemon(tmp_path: Path) -> None:

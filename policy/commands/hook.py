@@ -93,15 +93,26 @@ def server_verdict(updates: Sequence[RefUpdate], out: TextIO = sys.stderr, per_r
 def _server_verdict(
     updates: Sequence[RefUpdate], say: Callable[[str], None], out: TextIO, prefix: str, per_ref: bool
 ) -> int:
+    from policy.gitio import Git
+
+    git = Git()
+    try:
+        return _judged(git, updates, say, out, prefix, per_ref)
+    finally:
+        git.close()
+
+
+def _judged(
+    git: Git, updates: Sequence[RefUpdate], say: Callable[[str], None], out: TextIO, prefix: str, per_ref: bool
+) -> int:
     from policy import report
     from policy.config import PolicyError
     from policy.engine import judge
-    from policy.gitio import Git, GitError
+    from policy.gitio import GitError
     from policy.loading import load, server_settings
     from policy.model import Incomplete
     from policy.verdict import server_state, time_budget
 
-    git = Git()
     refs = git.refs_later("refs/heads/", "refs/tags/")  # runs beside the policy's reading
     main_refs, policy_file = server_settings(git)
     try:
