@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from typing import Optional, TextIO
+from typing import NamedTuple, Optional, TextIO
 
 from policy import ci, report
 from policy.ci import MergeTarget, RefTarget, UsageError, policy_before
@@ -24,7 +24,30 @@ from policy.naming import example
 from policy.rules import commit_message, protected_ref, task_type
 from policy.verdict import as_before, clone_state, pick_remote, server_state
 
-OPTIONS = ("--ref", "--old", "--new", "--merge", "--into", "--format", "--rules", "--policy", "--remote")
+
+class Option(NamedTuple):
+    """One option of `policy check`, defined once: read here (`parse_argv`), and by click from
+    this same table (policy.commands.checkcli) for --help and for what this reader refuses."""
+
+    name: str
+    metavar: str
+    help: str
+    choices: tuple[str, ...] = ()  # the values allowed, where they are few
+    default: Optional[str] = None
+
+
+OPTIONS = (
+    Option("--ref", "REF", "Ref being updated: refs/heads/main, refs/tags/v0.2.0, or a branch name."),
+    Option("--old", "REV", "Where the ref was (40 zeros: a new ref)."),
+    Option("--new", "REV", "Where the ref goes (40 zeros: a deletion)."),
+    Option("--merge", "SOURCE", "Judge merging branch SOURCE (all its commits) ..."),
+    Option("--into", "TARGET", "... into branch TARGET (a pull request)."),
+    Option("--format", "FORMAT", "How the verdict is written.", choices=report.FORMATS, default="text"),
+    Option("--rules", "ID,ID", "Judge only these rules (default: all enabled ones)."),
+    Option("--policy", "FILE", "Policy file to use instead of main's."),
+    Option("--remote", "NAME", "Remote whose branches are the server's (default: origin)."),
+)
+NAMES = frozenset(option.name for option in OPTIONS)
 
 
 def parse_argv(args: Sequence[str]) -> Optional[dict[str, str]]:
@@ -34,15 +57,16 @@ def parse_argv(args: Sequence[str]) -> Optional[dict[str, str]]:
     rest = list(args)
     while rest:
         name, eq, value = rest.pop(0).partition("=")
-        if name not in OPTIONS or name in found:
+        if name not in NAMES or name in found:
             return None
         if not eq:
             if not rest or rest[0].startswith("-"):
                 return None
             value = rest.pop(0)
         found[name] = value
-    if found.get("--format", "text") not in report.FORMATS:
-        return None
+    for option in OPTIONS:
+        if option.choices and found.get(option.name, option.default) not in option.choices:
+            return None
     try:
         rule_ids(found.get("--rules"))
     except UsageError:

@@ -4,13 +4,12 @@ reader leaves to click (a typo, a missing value), so that click explains it."""
 from __future__ import annotations
 
 import sys
-from typing import Optional
+from typing import Callable, Optional
 
 import click
 
-from policy import report
 from policy.ci import UsageError
-from policy.commands.check import main, rule_ids
+from policy.commands.check import OPTIONS, main, rule_ids
 
 
 def _rules(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
@@ -21,18 +20,20 @@ def _rules(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> 
     return value
 
 
+def _options(command: Callable[..., None]) -> Callable[..., None]:
+    """click's options, from the one table of them (policy.commands.check.OPTIONS)."""
+    for option in reversed(OPTIONS):
+        kind = click.Choice(option.choices) if option.choices else None
+        command = click.option(
+            option.name, option.name[2:], type=kind, metavar=None if kind else option.metavar, help=option.help,
+            default=option.default, show_default=option.default is not None,
+            callback=_rules if option.name == "--rules" else None,
+        )(command)  # fmt: skip
+    return command
+
+
 @click.command()
-@click.option("--ref", metavar="REF", help="Ref being updated: refs/heads/main, refs/tags/v0.2.0, or a branch name.")
-@click.option("--old", metavar="REV", help="Where the ref was (40 zeros: a new ref).")
-@click.option("--new", metavar="REV", help="Where the ref goes (40 zeros: a deletion).")
-@click.option("--merge", "merge", metavar="SOURCE", help="Judge merging branch SOURCE (all its commits) ...")
-@click.option("--into", metavar="TARGET", help="... into branch TARGET (a pull request).")
-@click.option("--format", "fmt", type=click.Choice(report.FORMATS), default="text", show_default=True)
-@click.option(
-    "--rules", "rules", metavar="ID,ID", callback=_rules, help="Judge only these rules (default: all enabled ones)."
-)
-@click.option("--policy", "policy_file", metavar="FILE", help="Policy file to use instead of main's.")
-@click.option("--remote", metavar="NAME", help="Remote whose branches are the server's (default: origin).")
+@_options
 def check(**options: Optional[str]) -> None:
     """The server's verdict, run in any clone.
 
@@ -45,5 +46,4 @@ def check(**options: Optional[str]) -> None:
 
     Exit 0: accepted; 1: violations; 2: usage, repository or policy-file error.
     """
-    names = {"fmt": "--format", "policy_file": "--policy"}
-    sys.exit(main({names.get(key, f"--{key}"): value for key, value in options.items() if value is not None}))
+    sys.exit(main({f"--{key}": value for key, value in options.items() if value is not None}))
