@@ -769,6 +769,19 @@ class LoadPhase(NamedTuple):
     seconds: float  # wall time of the whole phase
     pushes: list[Run]
     wrong: int  # verdicts that are not the expected ones
+    cpu: Optional[float]  # CPU seconds the whole machine spent in the phase (all processes), if known
+
+
+def machine_cpu() -> Optional[float]:
+    """CPU seconds spent so far by the whole machine, all CPUs, idle and I/O wait left out
+    (/proc/stat); None elsewhere."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = handle.readline().split()
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def load_phase(client: Path, url: str, work: list[list[tuple[str, bool, str]]], hooked: bool) -> LoadPhase:
@@ -798,12 +811,14 @@ def load_phase(client: Path, url: str, work: list[list[tuple[str, bool, str]]], 
                     wrong[0] += 1
 
     threads = [threading.Thread(target=one_client, args=(jobs,)) for jobs in work]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), machine_cpu()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return LoadPhase(time.perf_counter() - start, pushes, wrong[0])
+    after = machine_cpu()
+    spent = after - cpu if after is not None and cpu is not None else None
+    return LoadPhase(time.perf_counter() - start, pushes, wrong[0], spent)
 
 
 def cold_hook(server: Path, cold: bool) -> None:
@@ -889,28 +904,43 @@ def bench_load(cfg: Config) -> None:
         total = sum(len(p.pushes) for p in runs)
         per_s = statistics.median(len(p.pushes) / p.seconds for p in runs)
         latency = statistics.median(r.seconds for p in runs for r in p.pushes)
+        cpus = [p.cpu / len(p.pushes) for p in runs if p.cpu is not None and p.pushes]
         rows.append([
             label,
             f"{total:,}",
             f"{per_s:.1f}",
+            fmt_seconds(statistics.median(cpus)) if cpus else "-",
             fmt_seconds(latency),
             fmt_seconds(statistics.median(hook_under_load[mode])) if hook_under_load[mode] else "-",
             str(sum(p.wrong for p in runs)),
         ])  # fmt: skip
+
+    def cpu_per_push(phase: LoadPhase) -> str:
+        return fmt_seconds(phase.cpu / len(phase.pushes)) if phase.cpu is not None and phase.pushes else "-"
+
     rows.append([
         "one client, one push at a time, without the hook", f"{len(alone_plain.pushes)}",
-        f"{len(alone_plain.pushes) / alone_plain.seconds:.1f}",
+        f"{len(alone_plain.pushes) / alone_plain.seconds:.1f}", cpu_per_push(alone_plain),
         fmt_seconds(statistics.median(r.seconds for r in alone_plain.pushes)), "-", str(alone_plain.wrong),
     ])  # fmt: skip
     rows.append([
         "one client, one push at a time, with the hook (warm judge)", f"{len(alone.pushes)}",
-        f"{len(alone.pushes) / alone.seconds:.1f}", fmt_seconds(statistics.median(r.seconds for r in alone.pushes)),
+        f"{len(alone.pushes) / alone.seconds:.1f}", cpu_per_push(alone),
+        fmt_seconds(statistics.median(r.seconds for r in alone.pushes)),
         fmt_seconds(statistics.median(single)) if single else "-", str(alone.wrong),
     ])  # fmt: skip
     print_table(
         f"load: {clients} concurrent clients x {per_client} pushes (half valid, half invalid; each a new branch "
         f"with one commit) into a {cfg.load_commits:,}-commit repository; median over {rounds} interleaved round(s)",
-        ["server", "pushes", "pushes/s", "client push median", "hook alone median", "wrong verdicts"],
+        [
+            "server",
+            "pushes",
+            "pushes/s",
+            "machine CPU per push",
+            "client push median",
+            "hook alone median",
+            "wrong verdicts",
+        ],
         rows,
     )
     rate = {mode: statistics.median(len(p.pushes) / p.seconds for p in phases[mode]) for mode in LOAD_MODES}
