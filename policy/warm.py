@@ -11,8 +11,9 @@ itself, so nothing read for one push (the policy on main, refs, objects) outlive
 push reads everything anew, as the cold path does.
 
 It serves only its own repository, and only clients of the same installation: a client whose
-installation differs (another interpreter, or this one's files changed since the judge started:
-an upgrade) gets "stale", and the judge exits; that push and the next are judged cold, and the
+installation differs (its key: another interpreter or import paths), or any client once this
+installation's files changed since the judge started (an upgrade: checked for every push), gets
+"stale", and the judge exits; that push and the next are judged cold, and the
 next one starts a new judge. It exits too after `idle` seconds without a push, on SIGTERM
 (`policy warm stop`), and when its socket file is removed or replaced.
 """
@@ -30,7 +31,7 @@ import sys
 import time
 from typing import Optional
 
-from policy.warmclient import LOCK, PID, PROTOCOL, SOCKET, identity, judge_directory
+from policy.warmclient import LOCK, PID, PROTOCOL, SOCKET, identity, judge_directory, key
 
 STALE = 3  # a child's exit status: the client's installation is not this judge's; the judge exits
 MARKER = "policy.warm"  # in the judge's command line (SERVE imports it): how `policy warm stop` knows it
@@ -73,12 +74,12 @@ def preload() -> None:
 
 
 def main(argv: list[str]) -> int:
-    """policy.warmclient.SERVE: serve(<bare repository>, <idle seconds>, <import paths>...)."""
-    git_dir, idle, paths = os.path.abspath(argv[0]), float(argv[1]), list(argv[2:])
-    return serve(git_dir, idle, paths)
+    """policy.warmclient.SERVE: serve(<bare repository>, <idle seconds>, <interpreter>, <import paths>...)."""
+    git_dir, idle, python, paths = os.path.abspath(argv[0]), float(argv[1]), argv[2], list(argv[3:])
+    return serve(git_dir, idle, paths, python)
 
 
-def serve(git_dir: str, idle: float, paths: list[str]) -> int:
+def serve(git_dir: str, idle: float, paths: list[str], python: str) -> int:
     import fcntl
     import select
 
@@ -91,6 +92,7 @@ def serve(git_dir: str, idle: float, paths: list[str]) -> int:
     except OSError:
         return 0  # another judge runs (or starts) here
     me = identity(paths)  # before the imports: a file changed meanwhile makes this judge stale at once
+    mine = key(python, paths)
     preload()
     import gc
 
@@ -137,7 +139,7 @@ def serve(git_dir: str, idle: float, paths: list[str]) -> int:
                         listener.close()
                         for fd in (lock, wake, woken):
                             os.close(fd)
-                        _child(conn, git_dir, me)
+                        _child(conn, git_dir, mine, me, paths)
                     finally:  # the child never returns into this loop, whatever happened in it
                         os._exit(1)
                 conn.close()
@@ -178,7 +180,23 @@ def _reap() -> bool:
             stale = True
 
 
-def _receive(conn: socket.socket) -> tuple[tuple[object, ...], list[int]]:
+class Request:
+    """A client's request (policy.warmclient.PROTOCOL)."""
+
+    def __init__(self, body: bytes) -> None:
+        fields = body.split(b"\0")
+        self.tag, self.key = fields[0], os.fsdecode(fields[1])
+        self.cwd, self.umask = os.fsdecode(fields[2]), int(fields[3])
+        argc = int(fields[4])
+        self.argv = [os.fsdecode(a) for a in fields[5 : 5 + argc]]
+        envc = int(fields[5 + argc])
+        entries = fields[6 + argc :]
+        if argc < 0 or envc != len(entries) or len(self.argv) != argc or not 0 <= self.umask <= 0o777:
+            raise ValueError("not a request")
+        self.env = {k: v for k, sep, v in (e.partition(b"=") for e in entries) if sep}
+
+
+def _receive(conn: socket.socket) -> tuple[bytes, list[int]]:
     conn.settimeout(10)
     size = struct.calcsize("3i")
     data, ancillary, _, _ = conn.recvmsg(1 << 16, socket.CMSG_SPACE(3 * size))
@@ -192,18 +210,17 @@ def _receive(conn: socket.socket) -> tuple[tuple[object, ...], list[int]]:
             raise EOFError("short request")
         data += chunk
     length = int.from_bytes(data[:8], "big")
+    if length > 1 << 26:
+        raise ValueError("not a request")
     body = bytearray(data[8:])
     while len(body) < length:
         chunk = conn.recv(min(1 << 20, length - len(body)))
         if not chunk:
             raise EOFError("short request")
         body += chunk
-    import marshal
-
-    request = marshal.loads(bytes(body))
-    if not isinstance(request, tuple) or len(request) != 6 or len(fds) != 3:
+    if len(fds) != 3:
         raise ValueError("not a request")
-    return request, fds
+    return bytes(body), fds
 
 
 def _locale(env: dict[bytes, bytes]) -> Optional[tuple[str, str, bool]]:
@@ -217,8 +234,10 @@ def _locale(env: dict[bytes, bytes]) -> Optional[tuple[str, str, bool]]:
     return None
 
 
-def _child(conn: socket.socket, git_dir: str, me: str) -> None:
-    """One push: check the request, take it (b"A"), judge it, send b"X" and the exit code."""
+def _child(conn: socket.socket, git_dir: str, mine: str, me: str, paths: list[str]) -> None:
+    """One push: check the request, take it (b"A"), judge it, send b"X" and the exit code. A
+    client of another installation (`mine`: its key), or any once this installation's files are
+    no longer those the judge started from (`me`), is answered b"S" (stale): the judge exits."""
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, signal.SIG_DFL)
     try:
@@ -226,14 +245,20 @@ def _child(conn: socket.socket, git_dir: str, me: str) -> None:
         uid = struct.unpack("3i", credentials)[1]
         if uid != os.getuid():
             os._exit(1)
-        request, fds = _receive(conn)
+        body, fds = _receive(conn)
     except Exception:  # not a client of ours: the client, if any, sees the connection close and goes cold
         os._exit(1)
-    tag, ident, argv, cwd, env, umask = request
-    if tag != PROTOCOL or ident != me:
+    if not body.startswith(PROTOCOL + b"\0"):  # another protocol: another installation's client
         conn.sendall(b"S")
         os._exit(STALE)
-    assert isinstance(argv, list) and isinstance(cwd, str) and isinstance(env, dict) and isinstance(umask, int)
+    try:
+        request = Request(body)
+    except (ValueError, IndexError):
+        os._exit(1)
+    if request.key != mine or identity(paths) != me:
+        conn.sendall(b"S")
+        os._exit(STALE)
+    argv, cwd, env, umask = request.argv, request.cwd, request.env, request.umask
     stdio = _locale(env)
     try:
         here = os.path.samefile(os.path.join(cwd, os.fsdecode(env.get(b"GIT_DIR", b"."))), git_dir)
