@@ -388,5 +388,82 @@ def test_no_warm_judge_when_installed_without(seeded: tuple[World, Repo]) -> Non
     assert judge_pid(world.server) is None
 
 
+def test_off_and_a_broken_or_missing_native_client_judge_the_same(seeded: tuple[World, Repo], tmp_path: Path) -> None:
+    world, repo = seeded
+    warm_only(world.server)  # a push that passes was judged warm
+    start_judge(world.server)
+    client = world.server / "hooks" / "branch-policy-warm-client"
+    hows(tmp_path)
+    repo.commit("no type here", {"n.py": "n = 1\n"})
+    result = run(["git", "push", "origin", "dev"], repo.path, env={"BRANCH_POLICY_WARM": "off"})
+    assert not result.ok and JUDGED_COLD in result.out, result.out  # off: neither client asked the judge
+    assert hows(tmp_path) == []
+    assert refused(repo.push("dev"), "commit-message") and hows(tmp_path) == ["warm: 1 (native)"]
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    binary = client.read_bytes()
+    # an empty file would run as an empty shell script (exit 0, the push accepted unjudged): never run
+    for broken in (b"", binary[:100], None):  # truncated, cut in its header, gone: the Python client judges
+        client.unlink(missing_ok=True)
+        if broken is not None:
+            client.write_bytes(broken)
+            client.chmod(0o755)
+        repo.commit(f"no type {len(broken or '')}", {"n.py": f"n = {len(broken or '')}\n"})
+        result = repo.push("dev")
+        assert refused(result, "commit-message"), result.out
+        assert hows(tmp_path) == ["warm: 1"], broken
+        repo.git("reset", "-q", "--hard", "HEAD~1")
+    repo.commit("feat: accepted", {"n.py": "n = 2\n"})
+    assert repo.push("dev").ok
+    assert hows(tmp_path) == ["warm: 0"]
+
+
+def test_no_compiler_the_python_client_judges_warm(seeded: tuple[World, Repo], tmp_path: Path) -> None:
+    world, repo = seeded
+    client = world.server / "hooks" / "branch-policy-warm-client"
+    assert client.exists()
+    result = run(policy_cmd("install", "--server", str(world.server)), tmp_path, env={"CC": str(tmp_path / "no-cc")})
+    assert result.ok, result.out
+    assert f"warm client: Python (no C compiler ({tmp_path / 'no-cc'}: No such file or directory))" in result.out
+    result = run(policy_cmd("install", "--server", str(world.server)), tmp_path, env={"CC": "/bin/false"})
+    assert result.ok and "; warm client: Python (/bin/false failed: exit status 1)" in result.out, result.out
+    assert not client.exists() and "branch-policy-warm-client" not in (world.server / "hooks" / "pre-receive").read_text()
+    warm_only(world.server)
+    start_judge(world.server)
+    hows(tmp_path)
+    repo.commit("feat: judged warm", {"p.py": "p = 1\n"})
+    assert repo.push("dev").ok
+    assert hows(tmp_path) == ["warm: 0"]  # by the Python client
+    result = run(policy_cmd("install", "--server", str(world.server)), tmp_path)
+    assert result.ok and "; warm client: native (branch-policy-warm-client)" in result.out, result.out
+    assert client.exists()
+
+
+def test_both_clients_find_the_judge_of_an_awkward_path(tmp_path: Path) -> None:
+    """The C client names the judge's directory as judge_directory() does: a non-ASCII, non-UTF-8,
+    long path, reached through a symbolic link."""
+    from policy.commands.install import import_paths
+
+    deep = bytes(tmp_path) + "/dépôt-仓库-\N{SNOWMAN}".encode() + b"-\xff" + b"/" + b"x" * 200 + b"/" + b"y" * 200
+    os.makedirs(deep)
+    server = deep + b"/server.git"
+    assert subprocess.run(["git", "init", "-q", "--bare", server], capture_output=True).returncode == 0
+    client = str(World(tmp_path).server / "hooks" / "branch-policy-warm-client")  # as installed elsewhere
+    link = tmp_path / "link"
+    link.symlink_to(os.fsdecode(deep))
+    via_link = f"{link}/server.git"
+    assert policy.warmclient.judge_directory(via_link) == policy.warmclient.judge_directory(os.fsdecode(server))
+    pid = policy.warmclient.start(os.fsdecode(server), import_paths(), 60, wait=30, python=sys.executable)
+    assert pid
+    try:
+        for git_dir in (via_link, os.fsdecode(server)):
+            done = subprocess.run([client, sys.executable, *import_paths(), "--", "pre-receive"], cwd=tmp_path,
+                                  env={**os.environ, "GIT_DIR": git_dir}, stdin=subprocess.DEVNULL, timeout=60)  # fmt: skip
+            assert done.returncode == 0
+            assert hows(tmp_path) == ["warm: 0 (native)"], git_dir
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        wait_for(lambda: gone(pid))
+
+
 if sys.platform != "linux":  # SO_PEERCRED, /proc
     pytestmark = pytest.mark.skip("Linux only")
