@@ -34,7 +34,10 @@ HOOK_MODE = os.environ.get("POLICY_TEST_HOOK", "cold")
 if HOOK_MODE not in ("warm", "cold"):
     raise pytest.UsageError(f"POLICY_TEST_HOOK={HOOK_MODE}: warm or cold")
 os.environ["BRANCH_POLICY_WARM"] = "off" if HOOK_MODE == "cold" else "wait"
-if HOOK_MODE == "warm":
+WORKER = bool(os.environ.get("PYTEST_XDIST_WORKER"))  # pytest -n: the controller sums up its workers' pushes
+if HOOK_MODE == "warm" and WORKER and os.environ.get("BRANCH_POLICY_WARM_LOG"):
+    WARM_LOG = os.environ["BRANCH_POLICY_WARM_LOG"]  # the controller's
+elif HOOK_MODE == "warm":
     import tempfile
 
     handle, WARM_LOG = tempfile.mkstemp(prefix="branch-policy-warm-log-", suffix=".txt")
@@ -44,7 +47,7 @@ if HOOK_MODE == "warm":
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Warm mode: how the suite's pushes were judged (warm, or cold and why)."""
-    if HOOK_MODE != "warm":
+    if HOOK_MODE != "warm" or WORKER:
         return
     from collections import Counter
 
