@@ -171,7 +171,7 @@ def installed_copy(tmp_path: Path) -> list[str]:
     root = Path(policy.warmclient.__file__).parent
     copy = tmp_path / "site" / "policy"
     shutil.copytree(root, copy, ignore=shutil.ignore_patterns("*.pyc"))  # keeps the compiled client
-    code = f"import sys; sys.path[:0] = [{str(copy.parent)!r}]; from policy.cli import entry; sys.argv[0] = 'policy'; entry()"
+    code = f"import sys; sys.path[:0] = [{str(copy.parent)!r}]; from policy.cli import entry; entry()"
     return [sys.executable, "-c", code]
 
 
@@ -426,7 +426,7 @@ def test_no_compiler_the_python_client_judges_warm(seeded: tuple[World, Repo], t
     assert f"warm client: Python (no C compiler ({tmp_path / 'no-cc'}: No such file or directory))" in result.out
     result = run(policy_cmd("install", "--server", str(world.server)), tmp_path, env={"CC": "/bin/false"})
     assert result.ok and "; warm client: Python (/bin/false failed: exit status 1)" in result.out, result.out
-    assert not client.exists() and "branch-policy-warm-client" not in (world.server / "hooks" / "pre-receive").read_text()
+    assert not client.exists() and client.name not in (world.server / "hooks" / "pre-receive").read_text()
     warm_only(world.server)
     start_judge(world.server)
     hows(tmp_path)
@@ -456,8 +456,10 @@ def test_both_clients_find_the_judge_of_an_awkward_path(tmp_path: Path) -> None:
     assert pid
     try:
         for git_dir in (via_link, os.fsdecode(server)):
-            done = subprocess.run([client, sys.executable, *import_paths(), "--", "pre-receive"], cwd=tmp_path,
-                                  env={**os.environ, "GIT_DIR": git_dir}, stdin=subprocess.DEVNULL, timeout=60)  # fmt: skip
+            done = subprocess.run(
+                [client, sys.executable, *import_paths(), "--", "pre-receive"], cwd=tmp_path,
+                env={**os.environ, "GIT_DIR": git_dir}, stdin=subprocess.DEVNULL, timeout=60,
+            )  # fmt: skip
             assert done.returncode == 0
             assert hows(tmp_path) == ["warm: 0 (native)"], git_dir
     finally:

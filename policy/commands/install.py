@@ -390,7 +390,7 @@ def install(server: Optional[str], policy_file: Optional[str], force: bool, warm
                 os.unlink(native)
             raise
         if warm_idle > 0:
-            note += f"; warm client: native ({NATIVE_CLIENT})" if unbuilt is None else f"; warm client: Python ({unbuilt})"
+            note += "; warm client: " + (f"native ({NATIVE_CLIENT})" if unbuilt is None else f"Python ({unbuilt})")
         if os.geteuid() == 0 and owner.st_uid != 0:
             for written in (path, path + ".legacy", os.path.join(git_dir, "config"), native):
                 if os.path.exists(written):
