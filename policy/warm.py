@@ -1,5 +1,6 @@
 """The warm judge: a long-lived process per bare repository with the whole server path imported,
-to which the hook's client (policy/warmclient.py) hands each push over a Unix socket.
+to which the hook's client (policy/warmclient.c, or policy/warmclient.py) hands each push over a
+Unix socket.
 
 It listens on /tmp/branch-policy-warm-<uid>/<hash of the repository's path>/judge.sock (both
 directories 0700, the socket 0600, all the hook's user's; a connection from any other uid is

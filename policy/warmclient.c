@@ -233,6 +233,8 @@ int main(int argc, char **argv) {
 
     int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (sock < 0) return cold("cold (native): no socket");
+    struct timeval timeout = {ACK_MS / 1000, 0}; /* connect (a full backlog) and send wait no longer */
+    setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
     if (connect_to(sock, directory) != 0) return cold("cold (native): no judge");
     struct ucred credentials;
     socklen_t size = sizeof credentials;
@@ -256,8 +258,6 @@ int main(int argc, char **argv) {
     for (char **e = environ; *e && !failed; e++) failed = field(&body, *e, 0);
     if (failed) return cold("cold (native): out of memory");
 
-    struct timeval timeout = {ACK_MS / 1000, 0};
-    setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
     if (send_request(sock, &body) != 0) return cold("cold (native): the request could not be sent");
     free(body.data);
     free(key.data);

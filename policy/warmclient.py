@@ -1,4 +1,7 @@
-"""The warm judge's client: what the server hook runs first, on every push.
+"""The warm judge's Python client: what the server hook runs when its native client (warmclient.c,
+compiled into the hooks directory by `policy install --server`) could not hand the push over: no
+judge runs (this one starts it), no C compiler was there at install, the binary is missing or broken.
+Both speak the same protocol (PROTOCOL, below).
 
 It starts with `python -S -I` and imports nothing but the standard library's built-in modules
 (not even contextlib, which would pull in collections and functools: 5 ms on every push), so it
