@@ -74,6 +74,56 @@ def preload() -> None:
             importlib.import_module(module.name)
 
 
+def prewarm(directory: str) -> None:
+    """Judge one made-up push before serving, in a repository made for it under the judge's own
+    `directory` (removed after): a process's first judgment fills pure caches (parsed messages and
+    scalars, compiled patterns) and specializes the bytecode it runs, work that each push's child
+    would otherwise redo (about 2.5 ms of its CPU, a third of its copied pages). Nothing of the
+    served repository is read, and the process is left as it was (cwd, environment, stdio).
+    Best effort: whatever fails here, the judge serves as it would have."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    here, env = os.getcwd(), dict(os.environ)
+    streams = (sys.stdin, sys.stdout, sys.stderr, list(sys.argv))
+    root = tempfile.mkdtemp(prefix="prewarm-", dir=directory)
+    try:
+        repo = os.path.join(root, "r.git")
+        quiet = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+        who = {f"GIT_{role}_{what}": f"warm{at}" for role in ("AUTHOR", "COMMITTER")
+               for what, at in (("NAME", ""), ("EMAIL", "@localhost"))}  # fmt: skip
+
+        def git(*args: str, stdin: str = "") -> str:
+            done = subprocess.run(["git", *args], cwd=root, env={**env, **quiet, **who, "GIT_DIR": repo}, input=stdin,
+                                  capture_output=True, text=True, check=True, timeout=30)  # fmt: skip
+            return done.stdout.strip()
+
+        subprocess.run(["git", "init", "-q", "--bare", repo], env={**env, **quiet}, capture_output=True, check=True,
+                       timeout=30)  # fmt: skip
+        blob = git("hash-object", "-w", "--stdin", stdin="# warm\n")
+        tree = git("mktree", stdin=f"100644 blob {blob}\tREADME.md\n")
+        main = git("commit-tree", tree, "-m", "feat: initial")
+        git("update-ref", "refs/heads/main", main)
+        dev = git("commit-tree", tree, "-p", main, "-m", "warm")  # refused (no type): the report's path too
+        with open(os.path.join(root, "lines"), "w", encoding="ascii") as handle:
+            handle.write(f"{'0' * 40} {dev} refs/heads/dev\n")
+        os.chdir(repo)
+        os.environ.clear()
+        os.environ.update({**env, **quiet, "GIT_DIR": "."})
+        with open(os.path.join(root, "lines"), encoding="ascii") as lines, open(os.devnull, "w") as null:
+            sys.stdin, sys.stdout, sys.stderr = lines, null, null
+            judge(["pre-receive"])
+    except Exception:  # a judge that could not warm up serves all the same
+        pass
+    finally:
+        sys.stdin, sys.stdout, sys.stderr, sys.argv = streams
+        os.chdir(here)
+        os.environ.clear()
+        os.environ.update(env)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main(argv: list[str]) -> int:
     """policy.warmclient.SERVE: serve(<bare repository>, <idle seconds>, <interpreter>, <import paths>...)."""
     git_dir, idle, python, paths = os.path.abspath(argv[0]), float(argv[1]), argv[2], list(argv[3:])
@@ -95,6 +145,7 @@ def serve(git_dir: str, idle: float, paths: list[str], python: str) -> int:
     me = identity(paths)  # before the imports: a file changed meanwhile makes this judge stale at once
     mine = key(python, paths)
     preload()
+    prewarm(directory)
     import gc
 
     gc.collect()

@@ -141,6 +141,7 @@ def test_absent_judge_is_started_and_the_push_judged_cold(tmp_path: Path) -> Non
     sock = directory / policy.warmclient.SOCKET
     modes = [path.lstat().st_mode & 0o777 for path in (directory.parent, directory, sock)]
     assert modes == [0o700, 0o700, 0o600]
+    assert sorted(p.name for p in directory.iterdir()) == sorted([sock.name, "lock", "pid"])  # its warm-up's gone
     assert not list(world.server.glob("**/*.sock"))  # nothing of the judge's in the repository
     repo.commit("fix: straight on dev", {"a.py": "a = 1\n"})
     repo.commit("no type", {"a.py": "a = 2\n"})
