@@ -1,4 +1,7 @@
-"""The warm judge's client: what the server hook runs first, on every push.
+"""The warm judge's Python client: what the server hook runs when its native client (warmclient.c,
+compiled into the hooks directory by `policy install --server`) could not hand the push over: no
+judge runs (this one starts it), no C compiler was there at install, the binary is missing or broken.
+Both speak the same protocol (PROTOCOL, below).
 
 It starts with `python -S -I` and imports nothing but the standard library's built-in modules
 (not even contextlib, which would pull in collections and functools: 5 ms on every push), so it
@@ -22,22 +25,36 @@ import sys
 
 COLD = 75  # "judge it cold": the hook script runs the ordinary path on the same, unread stdin
 BASE = "/tmp/branch-policy-warm-{uid}"  # the user's own (0700); a directory per repository in it
-SOCKET = "judge.sock"
+SOCKET = "judge2.sock"  # of PROTOCOL 2 (a judge of protocol 1 left running after an upgrade idles out)
 LOCK = "lock"
 PID = "pid"
 ACK_SECONDS = 20.0  # a judge that took the connection but does not say so in this time is stuck
-PROTOCOL = b"branch-policy-warm 1"
+PROTOCOL = b"branch-policy-warm 2"
+# The request, as both clients (this one and warmclient.c) send it: its length (8 bytes, big-endian),
+# then NUL-separated fields: PROTOCOL, key, cwd, umask (decimal), argc, argv..., envc, env (K=V)...
+# The key is the installation the hook was written for: its interpreter and import paths, one a line.
 
 
 def package_dir() -> str:
     return os.path.dirname(os.path.abspath(__file__))
 
 
+def key(python: str, paths: list[str]) -> str:
+    """The installation a hook was written for, as its clients send it: the judge serves no other."""
+    return "\n".join([python, *paths])
+
+
 def identity(paths: list[str]) -> str:
-    """This installation as it is on disk now: the interpreter, the package's every source file
-    (name, size, mtime) and the directories its dependencies come from (a pip install there
-    changes their mtime). A judge started from other files than these is stale."""
+    """This installation as it is on disk now: the interpreter (and its file), the package's every
+    source file (name, size, mtime) and the directories its dependencies come from (a pip install
+    there changes their mtime). The judge computes it when it starts and again for each push: it
+    is stale when they differ (an upgrade)."""
     parts = [sys.executable, sys.version, ",".join(paths)]
+    try:
+        st = os.stat(sys.executable)  # the interpreter's own file, replaced by an upgrade of Python
+        parts.append(f"{st.st_size}:{st.st_mtime_ns}")
+    except OSError:
+        parts.append("-")
     for path in paths:
         try:
             parts.append(f"{path}:{os.stat(path).st_mtime_ns}")
@@ -98,13 +115,15 @@ def disabled() -> bool:
     return os.environ.get("BRANCH_POLICY_WARM") == "off"
 
 
-def main(argv: list[str], paths: list[str], idle: float) -> int:
-    """Judge the push through the warm judge (its exit code), or COLD. BRANCH_POLICY_WARM=wait:
-    a push that finds no judge starts one and waits for it (at most 30 s) instead of going cold.
-    BRANCH_POLICY_WARM_LOG=FILE: one line per push there, how it was judged (warm, or cold and why)."""
+def main(argv: list[str], paths: list[str], idle: float, python: str | None = None) -> int:
+    """Judge the push through the warm judge (its exit code), or COLD. `python` and `paths` are the
+    installation the hook was written for (the interpreter, this one unless said; the import
+    paths). BRANCH_POLICY_WARM=wait: a push that finds no judge starts one and waits for it (at
+    most 30 s) instead of going cold. BRANCH_POLICY_WARM_LOG=FILE: one line per push there, how it
+    was judged (warm, or cold and why)."""
     if disabled() or idle <= 0:
         return COLD
-    code, how = _main(argv, paths, idle)
+    code, how = _main(argv, paths, idle, python or sys.executable)
     log = os.environ.get("BRANCH_POLICY_WARM_LOG")
     if log:
         try:
@@ -116,7 +135,15 @@ def main(argv: list[str], paths: list[str], idle: float) -> int:
     return code
 
 
-def _main(argv: list[str], paths: list[str], idle: float) -> tuple[int, str]:
+def request(tag: bytes, key: str, argv: list[str], cwd: str, env: dict[bytes, bytes], umask: int) -> bytes:
+    """The request as sent (PROTOCOL, above): its length, then its fields."""
+    fields = [tag, os.fsencode(key), os.fsencode(cwd), b"%d" % umask, b"%d" % len(argv), *map(os.fsencode, argv)]
+    fields += [b"%d" % len(env), *(k + b"=" + v for k, v in env.items())]
+    body = b"\0".join(fields)
+    return len(body).to_bytes(8, "big") + body
+
+
+def _main(argv: list[str], paths: list[str], idle: float, python: str) -> tuple[int, str]:
     try:
         import _socket
 
@@ -126,24 +153,20 @@ def _main(argv: list[str], paths: list[str], idle: float) -> tuple[int, str]:
         try:
             _connect(sock, directory)
         except OSError:  # none there (no socket, a stale socket file, a judge that just left)
-            if os.environ.get("BRANCH_POLICY_WARM") != "wait" or not start(git_dir, paths, idle, wait=30):
+            waited = os.environ.get("BRANCH_POLICY_WARM") == "wait" and start(git_dir, paths, idle, 30, python)
+            if not waited:
                 sock.close()
-                start(git_dir, paths, idle)
+                start(git_dir, paths, idle, python=python)
                 return COLD, "cold: no judge (one starts)"
             _connect(sock, directory)
         credentials = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
         if int.from_bytes(credentials[4:8], sys.byteorder) != os.getuid():  # a judge of ours, no one else's
             sock.close()
             return COLD, "cold: the socket is another user's"
-        import marshal
-
         umask = os.umask(0o077)
         os.umask(umask)
-        request = marshal.dumps(
-            (PROTOCOL, identity(paths), list(argv), os.getcwd(), dict(os.environb), umask), 4
-        )  # fmt: skip
+        message = request(PROTOCOL, key(python, paths), list(argv), os.getcwd(), dict(os.environb), umask)
         fds = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2))
-        message = len(request).to_bytes(8, "big") + request
         sock.settimeout(ACK_SECONDS)
         sent = sock.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
         if sent < len(message):
@@ -166,7 +189,8 @@ def _main(argv: list[str], paths: list[str], idle: float) -> tuple[int, str]:
     except Exception as exc:
         return refuse(f"the warm judge's answer could not be read ({type(exc).__name__}: {exc})"), "warm: refused"
     if len(data) == 2 and data[:1] == b"X":
-        return data[1], f"warm: {data[1]}"
+        code = 1 if data[1] in (COLD, 126, 127) else data[1]  # never one the hook reads as "no verdict"
+        return code, f"warm: {code}"
     what = "stopped before it gave a verdict" if len(data) < 2 else f"answered {data!r}, not a verdict"
     return refuse(f"the warm judge of this repository {what}"), "warm: refused"
 
@@ -197,12 +221,16 @@ def running(directory: str) -> bool:
     return False
 
 
-SERVE = "import sys; sys.path[0:0] = sys.argv[3:]; from policy.warm import main; raise SystemExit(main(sys.argv[1:]))"
+# The judge's command line: SERVE <bare repository> <idle seconds> <interpreter> <import paths>...
+SERVE = "import sys; sys.path[0:0] = sys.argv[4:]; from policy.warm import main; raise SystemExit(main(sys.argv[1:]))"
 
 
-def start(git_dir: str, paths: list[str], idle: float, wait: float | None = None) -> int | None:
+def start(
+    git_dir: str, paths: list[str], idle: float, wait: float | None = None, python: str | None = None
+) -> int | None:
     """Start this repository's judge, detached from the push (its own session; no descriptor of
-    git's, whose sideband would otherwise stay open until the judge exits): unless one runs. With
+    git's, whose sideband would otherwise stay open until the judge exits): unless one runs. It
+    serves the clients of the installation (`python`, this interpreter unless said; `paths`). With
     `wait`, until its socket answers (at most `wait` seconds): its pid, or None."""
     directory = judge_directory(git_dir)
     if running(directory):  # another push (or an admin) is starting it, or it runs
@@ -221,8 +249,8 @@ def start(git_dir: str, paths: list[str], idle: float, wait: float | None = None
             os.write(write, str(os.getpid()).encode())
             os.closerange(3, 65536)
             env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PYTHON"))}
-            python = sys.executable
-            os.execve(python, [python, "-S", "-I", "-c", SERVE, git_dir, repr(idle), *paths], env)
+            me = sys.executable
+            os.execve(me, [me, "-S", "-I", "-c", SERVE, git_dir, repr(idle), python or me, *paths], env)
         finally:
             os._exit(127)
     os.close(write)

@@ -34,26 +34,28 @@ HOOK_MODE = os.environ.get("POLICY_TEST_HOOK", "cold")
 if HOOK_MODE not in ("warm", "cold"):
     raise pytest.UsageError(f"POLICY_TEST_HOOK={HOOK_MODE}: warm or cold")
 os.environ["BRANCH_POLICY_WARM"] = "off" if HOOK_MODE == "cold" else "wait"
-if HOOK_MODE == "warm":  # one log for the run: xdist's workers inherit it from the controller
+WORKER = bool(os.environ.get("PYTEST_XDIST_WORKER"))  # pytest -n: the controller sums up its workers' pushes
+if HOOK_MODE == "warm" and WORKER and os.environ.get("BRANCH_POLICY_WARM_LOG"):
+    WARM_LOG = os.environ["BRANCH_POLICY_WARM_LOG"]  # the controller's
+elif HOOK_MODE == "warm":
     import tempfile
 
-    WARM_LOG = os.environ.get("BRANCH_POLICY_WARM_LOG", "")
-    if not WARM_LOG or "PYTEST_XDIST_WORKER" not in os.environ:
-        handle, WARM_LOG = tempfile.mkstemp(prefix="branch-policy-warm-log-", suffix=".txt")
-        os.close(handle)
-        os.environ["BRANCH_POLICY_WARM_LOG"] = WARM_LOG
+    handle, WARM_LOG = tempfile.mkstemp(prefix="branch-policy-warm-log-", suffix=".txt")
+    os.close(handle)
+    os.environ["BRANCH_POLICY_WARM_LOG"] = WARM_LOG
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Warm mode: how the suite's pushes were judged (warm, or cold and why)."""
-    if HOOK_MODE != "warm" or "PYTEST_XDIST_WORKER" in os.environ:
+    if HOOK_MODE != "warm" or WORKER:
         return
     from collections import Counter
 
     with open(WARM_LOG, encoding="utf-8", errors="replace") as handle:
         hows = Counter(line.split(" /", 1)[0] for line in handle)
     warm = sum(n for how, n in hows.items() if how.startswith("warm"))
-    terminalreporter.write_line(f"warm judge: {warm} pushes judged warm, {sum(hows.values()) - warm} cold")
+    passed = sum(n for how, n in hows.items() if how.startswith("cold (native)"))  # then the Python client
+    terminalreporter.write_line(f"warm judge: {warm} pushes judged warm, {sum(hows.values()) - warm - passed} cold")
     for how, n in hows.most_common():
         terminalreporter.write_line(f"  {n:6d}  {how}")
     os.unlink(WARM_LOG)

@@ -21,9 +21,18 @@ JUDGED_COLD = "branch-policy-test: judged cold"
 
 
 @pytest.fixture(autouse=True)
-def warm_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests use the warm judge whatever POLICY_TEST_HOOK says."""
+def warm_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """These tests use the warm judge whatever POLICY_TEST_HOOK says, and log how each push went."""
     monkeypatch.delenv("BRANCH_POLICY_WARM", raising=False)
+    monkeypatch.setenv("BRANCH_POLICY_WARM_LOG", str(tmp_path / "warm.log"))
+
+
+def hows(tmp_path: Path) -> list[str]:
+    """How the pushes so far went, one line each client: `warm: 0 (native)`, `cold: no judge (one starts)`..."""
+    log = tmp_path / "warm.log"
+    lines = log.read_text().splitlines() if log.exists() else []
+    log.unlink(missing_ok=True)
+    return [line.split(" /", 1)[0] for line in lines]
 
 
 def judge_pid(server: Path) -> int | None:
@@ -95,13 +104,16 @@ def test_warm_and_cold_give_the_same_verdicts_and_text(tmp_path: Path) -> None:
 
     repo.commit("feat: initial", {"tasks/main/config.yaml": config(), "src/model.py": "x = 1\n"})
     assert "rc=0" in both("main")[0]
+    assert hows(tmp_path) == ["warm: 0 (native)"]  # the native client judged it; nothing logged cold
     repo.branch("dev")
     assert "rc=0" in both("dev")[0]
     repo.checkout("main")
     repo.commit("fix: straight on main", {"src/model.py": "x = 2\n"})
     repo.commit("no type at all", {"src/model.py": "x = 3\n"})
+    hows(tmp_path)
     refusal = both("main")[0]
     assert "rc=1" in refusal and "main-direct-commit" in refusal and "push refused" in refusal
+    assert hows(tmp_path) == ["warm: 1 (native)"]
     repo.git("reset", "-q", "--hard", "origin/main")
     repo.branch("feature-ok", "dev")
     repo.commit("feat: a feature", {"src/feature.py": "y = 1\n"})
@@ -121,21 +133,28 @@ def test_warm_and_cold_give_the_same_verdicts_and_text(tmp_path: Path) -> None:
 
 def test_absent_judge_is_started_and_the_push_judged_cold(tmp_path: Path) -> None:
     world = World(tmp_path)
-    repo = seed(world)  # the first push found no judge: judged cold, and it started one
+    assert (world.server / "hooks" / "branch-policy-warm-client").stat().st_mode & 0o777 == 0o755
+    repo = seed(world)  # the first push found no judge: judged cold, and the Python client started one
+    assert hows(tmp_path)[:2] == ["cold (native): no judge", "cold: no judge (one starts)"]
     pid = wait_for(lambda: judge_pid(world.server))
     directory = Path(policy.warmclient.judge_directory(str(world.server)))
-    modes = [path.lstat().st_mode & 0o777 for path in (directory.parent, directory, directory / "judge.sock")]
+    sock = directory / policy.warmclient.SOCKET
+    modes = [path.lstat().st_mode & 0o777 for path in (directory.parent, directory, sock)]
     assert modes == [0o700, 0o700, 0o600]
+    assert sorted(p.name for p in directory.iterdir()) == sorted([sock.name, "lock", "pid"])  # its warm-up's gone
     assert not list(world.server.glob("**/*.sock"))  # nothing of the judge's in the repository
     repo.commit("fix: straight on dev", {"a.py": "a = 1\n"})
     repo.commit("no type", {"a.py": "a = 2\n"})
+    hows(tmp_path)
     assert refused(repo.push("dev"), "commit-message")
     assert judge_pid(world.server) == pid  # judged warm, by the same judge
+    assert hows(tmp_path) == ["warm: 1 (native)"]
     # killed: its socket file stays behind; the push is judged cold and a new judge starts
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: gone(pid))
-    assert (directory / "judge.sock").exists()
+    assert sock.exists()
     assert refused(repo.push("dev"), "commit-message")
+    assert hows(tmp_path) == ["cold (native): no judge", "cold: no judge (one starts)"]
     assert wait_for(lambda: judge_pid(world.server)) != pid
     repo.git("reset", "-q", "--hard", "HEAD~2")
     repo.commit("feat: fine", {"b.py": "b = 1\n"})
@@ -147,23 +166,48 @@ def test_absent_judge_is_started_and_the_push_judged_cold(tmp_path: Path) -> Non
     assert not directory.exists()
 
 
-def test_a_stale_judge_exits_and_the_push_is_judged_cold(seeded: tuple[World, Repo]) -> None:
-    world, repo = seeded
+def installed_copy(tmp_path: Path) -> list[str]:
+    """A copy of the package of its own (an installation that this test alone upgrades): the
+    command that runs its `policy`."""
+    root = Path(policy.warmclient.__file__).parent
+    copy = tmp_path / "site" / "policy"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("*.pyc"))  # keeps the compiled client
+    code = f"import sys; sys.path[:0] = [{str(copy.parent)!r}]; from policy.cli import entry; entry()"
+    return [sys.executable, "-c", code]
+
+
+def test_a_stale_judge_exits_and_the_push_is_judged_cold(tmp_path: Path) -> None:
+    world = World(tmp_path, hook=False)
+    policy_copy = installed_copy(tmp_path)
+    assert run([*policy_copy, "install", "--server", str(world.server)], tmp_path).ok
+    repo = seed(world)
     warm_only(world.server)
-    pid = start_judge(world.server)
-    repo.commit("docs: judged warm", {"README.md": "# r\n"})
+    assert run(policy_cmd("warm", "stop", str(world.server)), tmp_path).ok  # the one the seed's first push started
+    pid = start_judge(world.server)  # this checkout's policy, not the copy's: another installation
+    hows(tmp_path)
+    repo.commit("docs: judged cold", {"README.md": "# r\n"})
+    result = repo.push("dev")
+    assert not result.ok and JUDGED_COLD in result.out, result.out  # the cold path ran
+    told = hows(tmp_path)  # then the Python client: the judge again (stale), or none (it starts one)
+    assert told[0] == "cold (native): stale judge" and len(told) == 2 and told[1].startswith("cold: "), told
+    wait_for(lambda: gone(pid))
+    assert run([*policy_copy, "warm", "start", str(world.server)], tmp_path).ok  # unless that push started it
+    pid = judge_pid(world.server)
     assert repo.push("dev").ok
-    source = Path(policy.warmclient.__file__).parent / "naming.py"
+    assert hows(tmp_path) == ["warm: 0 (native)"]
+    source = tmp_path / "site" / "policy" / "naming.py"
     before = source.stat()
     os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))  # as an upgrade would
-    try:
-        repo.commit("docs: judged cold", {"README.md": "# r2\n"})
-        result = repo.push("dev")
-        assert not result.ok and JUDGED_COLD in result.out, result.out  # the cold path ran
-        wait_for(lambda: gone(pid))
-        assert judge_pid(world.server) is None
-    finally:
-        os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
+    repo.commit("docs: judged cold again", {"README.md": "# r2\n"})
+    result = repo.push("dev")
+    assert not result.ok and JUDGED_COLD in result.out, result.out
+    assert hows(tmp_path)[0] == "cold (native): stale judge"
+    wait_for(lambda: gone(pid))
+    assert run([*policy_copy, "warm", "start", str(world.server)], tmp_path).ok
+    assert judge_pid(world.server) != pid  # a new one, of the new files
+    repo.commit("docs: judged warm again", {"README.md": "# r3\n"})
+    assert repo.push("dev").ok
+    assert hows(tmp_path) == ["warm: 0 (native)"]
 
 
 SLOW_GIT = """#!/bin/sh
@@ -177,6 +221,7 @@ exec {git} "$@"
 def test_killed_mid_push_refuses_with_one_line(seeded: tuple[World, Repo], tmp_path: Path) -> None:
     world, repo = seeded
     judge = start_judge(world.server)
+    hows(tmp_path)
     repo.commit("feat: waiting", {"w.py": "w = 1\n"})
     assert run(["git", "fetch", "-q", str(repo.path), "HEAD:refs/pending"], world.server).ok  # objects, unjudged
     line = f"{repo.sha('HEAD~1')} {repo.sha()} refs/heads/dev\n"
@@ -220,6 +265,7 @@ def test_killed_mid_push_refuses_with_one_line(seeded: tuple[World, Repo], tmp_p
     assert err.splitlines() == [
         "branch-policy: the warm judge of this repository stopped before it gave a verdict; push refused (fail closed)"
     ], err
+    assert hows(tmp_path) == ["warm: refused (native)"]  # the native client said it
     # the judge itself killed while its worker judges: the worker still gives the verdict
     flag.touch()
     try:
@@ -367,29 +413,31 @@ def test_the_first_push_through_git_daemon_starts_a_judge_without_hanging(tmp_pa
 
 
 def test_a_judge_serves_only_its_repository_and_installation(tmp_path: Path) -> None:
-    import marshal
     import socket
+
+    from policy.commands.install import import_paths
 
     world = World(tmp_path)
     pid = start_judge(world.server)
     other = tmp_path / "other.git"
     run(["git", "init", "-q", "--bare", str(other)], tmp_path)
-    paths = [str(Path(policy.warmclient.__file__).parent.parent)]
+    mine = policy.warmclient.key(sys.executable, import_paths())
 
-    def ask(cwd: Path, ident: str) -> bytes:
+    def ask(cwd: Path, key: str, tag: bytes = policy.warmclient.PROTOCOL) -> bytes:
         with socket.socket(socket.AF_UNIX) as sock:
-            sock.connect(os.path.join(policy.warmclient.judge_directory(str(world.server)), "judge.sock"))
+            sock.connect(os.path.join(policy.warmclient.judge_directory(str(world.server)), policy.warmclient.SOCKET))
             env = {b"GIT_DIR": b".", b"PATH": os.environb[b"PATH"]}
-            request = marshal.dumps((policy.warmclient.PROTOCOL, ident, ["pre-receive"], str(cwd), env, 0o22))
+            request = policy.warmclient.request(tag, key, ["pre-receive"], str(cwd), env, 0o22)
             with open(os.devnull, "rb") as null:
-                socket.send_fds(sock, [len(request).to_bytes(8, "big") + request], [null.fileno()] * 3)
+                socket.send_fds(sock, [request], [null.fileno()] * 3)
             sock.settimeout(30)
             return sock.recv(1)
 
-    from policy.commands.install import import_paths
-
-    assert ask(other, policy.warmclient.identity(import_paths())) == b"C"  # another repository: judged cold
-    assert ask(world.server, policy.warmclient.identity(paths)) == b"S"  # another installation: stale
+    assert ask(other, mine) == b"C"  # another repository: judged cold
+    assert ask(world.server, mine, b"branch-policy-warm 1") == b"S"  # another protocol: stale
+    wait_for(lambda: gone(pid))
+    pid = start_judge(world.server)
+    assert ask(world.server, policy.warmclient.key("/usr/bin/python3", import_paths())) == b"S"  # another installation
     wait_for(lambda: gone(pid))
 
 
@@ -417,6 +465,85 @@ def test_no_warm_judge_when_installed_without(seeded: tuple[World, Repo]) -> Non
     repo.commit("feat: plain", {"p.py": "p = 1\n"})
     assert repo.push("dev").ok
     assert judge_pid(world.server) is None
+
+
+def test_off_and_a_broken_or_missing_native_client_judge_the_same(seeded: tuple[World, Repo], tmp_path: Path) -> None:
+    world, repo = seeded
+    warm_only(world.server)  # a push that passes was judged warm
+    start_judge(world.server)
+    client = world.server / "hooks" / "branch-policy-warm-client"
+    hows(tmp_path)
+    repo.commit("no type here", {"n.py": "n = 1\n"})
+    result = run(["git", "push", "origin", "dev"], repo.path, env={"BRANCH_POLICY_WARM": "off"})
+    assert not result.ok and JUDGED_COLD in result.out, result.out  # off: neither client asked the judge
+    assert hows(tmp_path) == []
+    assert refused(repo.push("dev"), "commit-message") and hows(tmp_path) == ["warm: 1 (native)"]
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    binary = client.read_bytes()
+    # an empty file would run as an empty shell script (exit 0, the push accepted unjudged): never run
+    for broken in (b"", binary[:100], None):  # truncated, cut in its header, gone: the Python client judges
+        client.unlink(missing_ok=True)
+        if broken is not None:
+            client.write_bytes(broken)
+            client.chmod(0o755)
+        repo.commit(f"no type {len(broken or '')}", {"n.py": f"n = {len(broken or '')}\n"})
+        result = repo.push("dev")
+        assert refused(result, "commit-message"), result.out
+        assert hows(tmp_path) == ["warm: 1"], broken
+        repo.git("reset", "-q", "--hard", "HEAD~1")
+    repo.commit("feat: accepted", {"n.py": "n = 2\n"})
+    assert repo.push("dev").ok
+    assert hows(tmp_path) == ["warm: 0"]
+
+
+def test_no_compiler_the_python_client_judges_warm(seeded: tuple[World, Repo], tmp_path: Path) -> None:
+    world, repo = seeded
+    client = world.server / "hooks" / "branch-policy-warm-client"
+    assert client.exists()
+    result = run(policy_cmd("install", "--server", str(world.server)), tmp_path, env={"CC": str(tmp_path / "no-cc")})
+    assert result.ok, result.out
+    assert f"warm client: Python (no C compiler ({tmp_path / 'no-cc'}: No such file or directory))" in result.out
+    result = run(policy_cmd("install", "--server", str(world.server)), tmp_path, env={"CC": "/bin/false"})
+    assert result.ok and "; warm client: Python (/bin/false failed: exit status 1)" in result.out, result.out
+    assert not client.exists() and client.name not in (world.server / "hooks" / "pre-receive").read_text()
+    warm_only(world.server)
+    start_judge(world.server)
+    hows(tmp_path)
+    repo.commit("feat: judged warm", {"p.py": "p = 1\n"})
+    assert repo.push("dev").ok
+    assert hows(tmp_path) == ["warm: 0"]  # by the Python client
+    result = run(policy_cmd("install", "--server", str(world.server)), tmp_path)
+    assert result.ok and "; warm client: native (branch-policy-warm-client)" in result.out, result.out
+    assert client.exists()
+
+
+def test_both_clients_find_the_judge_of_an_awkward_path(tmp_path: Path) -> None:
+    """The C client names the judge's directory as judge_directory() does: a non-ASCII, non-UTF-8,
+    long path, reached through a symbolic link."""
+    from policy.commands.install import import_paths
+
+    deep = bytes(tmp_path) + "/dépôt-仓库-\N{SNOWMAN}".encode() + b"-\xff" + b"/" + b"x" * 200 + b"/" + b"y" * 200
+    os.makedirs(deep)
+    server = deep + b"/server.git"
+    assert subprocess.run(["git", "init", "-q", "--bare", server], capture_output=True).returncode == 0
+    client = str(World(tmp_path).server / "hooks" / "branch-policy-warm-client")  # as installed elsewhere
+    link = tmp_path / "link"
+    link.symlink_to(os.fsdecode(deep))
+    via_link = f"{link}/server.git"
+    assert policy.warmclient.judge_directory(via_link) == policy.warmclient.judge_directory(os.fsdecode(server))
+    pid = policy.warmclient.start(os.fsdecode(server), import_paths(), 60, wait=30, python=sys.executable)
+    assert pid
+    try:
+        for git_dir in (via_link, os.fsdecode(server)):
+            done = subprocess.run(
+                [client, sys.executable, *import_paths(), "--", "pre-receive"], cwd=tmp_path,
+                env={**os.environ, "GIT_DIR": git_dir}, stdin=subprocess.DEVNULL, timeout=60,
+            )  # fmt: skip
+            assert done.returncode == 0
+            assert hows(tmp_path) == ["warm: 0 (native)"], git_dir
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        wait_for(lambda: gone(pid))
 
 
 if sys.platform != "linux":  # SO_PEERCRED, /proc

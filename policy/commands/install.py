@@ -67,16 +67,20 @@ raise SystemExit(main())"""
 
 
 # The warm path (policy/warm.py): the server hook first hands the push to this repository's warm
-# judge through a client that starts without site and imports only built-in modules. It exits
-# with COLD (75) when the push is to be judged the ordinary way; git's lines are unread then.
+# judge through its native client (policy/warmclient.c, compiled into the hooks directory by
+# `policy install --server`), then, when that one could not (no judge runs, the binary is missing),
+# through a Python client that starts without site and imports only built-in modules, and starts
+# a judge when none runs. Each exits with COLD (75) when the push is to be judged the ordinary
+# way; git's lines are unread then. 126 and 127 (the binary cannot be run) are no verdict either.
 WARM_CLIENT = """import sys
 sys.path[:0] = {paths!r}
 try:
     from policy.warmclient import main
 except Exception:
     raise SystemExit(75)
-raise SystemExit(main(sys.argv[1:], {paths!r}, {idle!r}))"""
+raise SystemExit(main(sys.argv[1:], {paths!r}, {idle!r}, {python!r}))"""
 WARM_IDLE = 900.0  # seconds a warm judge waits for the next push before it exits
+NATIVE_CLIENT = "branch-policy-warm-client"  # in the hooks directory, next to pre-receive
 
 
 def import_paths() -> list[str]:
@@ -116,21 +120,33 @@ def install_source() -> str:
     return "branch-policy"
 
 
-def hook_script(name: str, python: str, fail_closed: bool = False, git_dir: str = "", warm_idle: float = 0) -> str:
+def hook_script(
+    name: str, python: str, fail_closed: bool = False, git_dir: str = "", warm_idle: float = 0, native: bool = False
+) -> str:
     """A small sh script: run a kept legacy hook first, then `python -m policy hook <name>` with
     the Python that installed it; if that Python cannot run, say why (refusing, on a server).
     On a server (`fail_closed`) the Python starts without site (FAST_START); the pre-receive hook
-    tries the warm judge first when `warm_idle` > 0 (WARM_CLIENT) and runs that when it answers COLD."""
+    tries the warm judge first when `warm_idle` > 0, through the native client when `native`
+    (NATIVE_CLIENT, next to the hook), then WARM_CLIENT, and runs FAST_START when they answer COLD."""
     call = f'"$PYTHON" -m policy hook {name} "$@"'
     if fail_closed:
         call = f'"$PYTHON" -S -c {shlex.quote(FAST_START.format(paths=import_paths()))} {name} "$@"'
     warm = ours = ""
     if fail_closed and name == "pre-receive" and warm_idle > 0:
-        client = WARM_CLIENT.format(paths=import_paths(), idle=float(warm_idle))
-        warm_call = f'"$PYTHON" -S -I -c {shlex.quote(client)} {name} "$@"'
-        verdict = '[ "$rc" -eq 75 ] || exit "$rc"'  # 75: judge it cold
-        warm = f'if [ "$BRANCH_POLICY_WARM" != off ]; then\n    {warm_call}\n    rc=$?\n    {verdict}\nfi\n'
-        ours = f'{{ if [ "$BRANCH_POLICY_WARM" != off ]; then {warm_call}; rc=$?; {verdict}; fi; {call}; }}'
+        paths = import_paths()
+        client = WARM_CLIENT.format(paths=paths, idle=float(warm_idle), python=python)
+        steps = [f'"$PYTHON" -S -I -c {shlex.quote(client)} {name} "$@"', "rc=$?"]
+        if native:  # an empty file would run as an empty script (exit 0): it must have a size
+            key = " ".join(shlex.quote(p) for p in paths)
+            steps = [
+                f"C=${{0%/*}}/{NATIVE_CLIENT} rc=75",
+                f'if [ -x "$C" ] && [ -s "$C" ]; then "$C" "$PYTHON" {key} -- {name} "$@"; rc=$?; fi',
+                f"case $rc in 75|126|127) {'; '.join(steps)} ;; esac",
+            ]
+        steps.append('[ "$rc" -eq 75 ] || exit "$rc"')  # 75: judge it cold
+        lines = "".join(f"    {step}\n" for step in steps)
+        warm = f'if [ "$BRANCH_POLICY_WARM" != off ]; then\n{lines}fi\n'
+        ours = f'{{ if [ "$BRANCH_POLICY_WARM" != off ]; then {"; ".join(steps)}; fi; {call}; }}'
     reinstall = f"policy install --server {shlex.quote(git_dir)}" if fail_closed else "policy install"
     fix = (
         f"fix: install branch-policy where user $who can run it (python3 -m venv /opt/branch-policy && "
@@ -165,6 +181,56 @@ REAL={shlex.quote(os.path.realpath(python))}
 fi
 {body}
 """
+
+
+def build_client(hooks: str) -> Optional[str]:
+    """Compile the warm judge's native client (policy/warmclient.c) with $CC (else cc) into
+    `hooks`/NATIVE_CLIENT; None when done, else why not, in a few words (the hook then uses the
+    Python client). The binary is kept in the package's __pycache__ too, for the next install."""
+    import hashlib
+    import shutil
+    import subprocess
+
+    source = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "warmclient.c")
+    target = os.path.join(hooks, NATIVE_CLIENT)
+    tmp = f"{target}.tmp{os.getpid()}"
+    compiler = shlex.split(os.environ.get("CC") or "cc")
+    command = [*compiler, "-O2", "-o", tmp, source]
+    try:
+        with open(source, "rb") as handle:
+            text = handle.read()
+    except OSError:
+        return "its C source is not installed"
+    digest = hashlib.sha256(b"\0".join([text, *map(os.fsencode, command[:-3]), os.uname().machine.encode()]))
+    cache = os.path.join(os.path.dirname(source), "__pycache__", f"warmclient.{digest.hexdigest()[:16]}")
+    try:
+        if os.path.isfile(cache):
+            shutil.copyfile(cache, tmp)
+        else:
+            try:
+                done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                return f"no C compiler ({compiler[0] if compiler else 'cc'}: {getattr(exc, 'strerror', None) or exc})"
+            if done.returncode != 0 or not os.path.isfile(tmp):
+                why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+                return f"{' '.join(compiler)} failed: {why}"
+        os.chmod(tmp, 0o755)
+        probe = subprocess.run([tmp], env={"BRANCH_POLICY_WARM": "off"}, capture_output=True, timeout=30)
+        if probe.returncode != 75:  # the binary runs here and says "judge it cold" when asked to
+            return f"the client {' '.join(compiler)} built does not run here (exit status {probe.returncode})"
+        with contextlib.suppress(OSError):
+            if not os.path.isfile(cache):
+                os.makedirs(os.path.dirname(cache), exist_ok=True)
+                shutil.copyfile(tmp, f"{cache}.{os.getpid()}")
+                os.chmod(f"{cache}.{os.getpid()}", 0o755)
+                os.replace(f"{cache}.{os.getpid()}", cache)
+        os.replace(tmp, target)
+        return None
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"it could not be built ({exc})"
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def safe_git(path: str) -> Git:
@@ -312,11 +378,21 @@ def install(server: Optional[str], policy_file: Optional[str], force: bool, warm
         git.run("config", "core.useReplaceRefs", "false")
         path = os.path.join(git_dir, "hooks", "pre-receive")
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        note = write_hook(
-            path, hook_script("pre-receive", python, fail_closed=True, git_dir=git_dir, warm_idle=warm_idle), force
-        )
+        native = os.path.join(git_dir, "hooks", NATIVE_CLIENT)
+        with contextlib.suppress(FileNotFoundError):  # a client of an older install never outlives its hook
+            os.unlink(native)
+        unbuilt = build_client(os.path.dirname(path)) if warm_idle > 0 else "--warm-idle 0"
+        script = hook_script("pre-receive", python, True, git_dir, warm_idle, native=unbuilt is None)
+        try:
+            note = write_hook(path, script, force)
+        except click.ClickException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(native)
+            raise
+        if warm_idle > 0:
+            note += "; warm client: " + (f"native ({NATIVE_CLIENT})" if unbuilt is None else f"Python ({unbuilt})")
         if os.geteuid() == 0 and owner.st_uid != 0:
-            for written in (path, path + ".legacy", os.path.join(git_dir, "config")):
+            for written in (path, path + ".legacy", os.path.join(git_dir, "config"), native):
                 if os.path.exists(written):
                     os.chown(written, owner.st_uid, owner.st_gid)
             note += f" (owned by uid {owner.st_uid}, the repository's owner)"
