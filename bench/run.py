@@ -852,7 +852,13 @@ def bench_load(cfg: Config) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         root = Path(tmp)
         server = new_server(root, "load.git")
-        seed_server(client, server, [PushCase("seed", 0, [], {"refs/heads/main": main, "refs/heads/dev": dev})])
+        # Every phase starts from the same server: main and dev only (the branches a phase pushed
+        # are deleted after it: else each phase would advertise, and judge against, all those
+        # of the phases before it), and no `git gc --auto` after a push (past its threshold of
+        # loose objects, the repack it starts in the background lands on whichever phase runs).
+        git(server, "config", "receive.autogc", "false")
+        seeded = {"refs/heads/main": main, "refs/heads/dev": dev}
+        seed_server(client, server, [PushCase("seed", 0, [], seeded)])
         error = install_server_hook(cfg, server)
         if error:
             print(f"skipped: policy install --server failed: {error}")
@@ -879,6 +885,7 @@ def bench_load(cfg: Config) -> None:
                         timed_hook(server, True)
                     try:
                         phases[mode].append(load_phase(client, url, work, hooked))
+                        set_server_refs(server, seeded)
                     finally:
                         if hooked:
                             hook_under_load[mode] += timed_hook(server, False)
@@ -889,6 +896,7 @@ def bench_load(cfg: Config) -> None:
             set_hook(server, False)
             alone_plain = load_phase(client, url, [[(s, v, f"feature-load-single-plain-p{p}") for p, (s, v) in
                                                     enumerate(commits)]], False)  # fmt: skip
+            set_server_refs(server, seeded)
             commits = load_commits(client, dev, "load-single", 2 * per_client)
             set_hook(server, True)
             timed_hook(server, True)
