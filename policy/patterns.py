@@ -20,12 +20,22 @@ class PatternError(BranchPolicyError, ValueError):
     """A pattern RE2 does not accept (its message says why)."""
 
 
+_COMPILED: dict[str, Pattern] = {}  # pattern -> its RE2 (immutable): a warm judge's worker compiles each once
+
+
 def compile_user(pattern: str) -> Pattern:
+    found = _COMPILED.get(pattern)
+    if found is not None:
+        return found
     try:
-        return re2.compile(pattern, options=_OPTIONS)
+        compiled = re2.compile(pattern, options=_OPTIONS)
     except re2.error as exc:
         reason = exc.args[0] if exc.args else exc
         raise PatternError(reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)) from None
+    if len(_COMPILED) >= 256:  # a bound, whatever the policies a process meets
+        _COMPILED.clear()
+    _COMPILED[pattern] = compiled
+    return compiled
 
 
 def escape(text: str) -> str:

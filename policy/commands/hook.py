@@ -113,7 +113,7 @@ def _judged(
     from policy.model import Incomplete
     from policy.verdict import server_state, time_budget
 
-    refs = git.refs_later("refs/heads/", "refs/tags/")  # runs beside the policy's reading
+    refs = git.refs_later("refs/heads/", "refs/tags/", typed=False)  # beside the policy's reading; ids suffice
     main_refs, policy_file = server_settings(git)
     try:
         policy = load(git, main_refs, explicit=policy_file)
