@@ -1005,10 +1005,10 @@ def bench_scale(cfg: Config) -> None:
     main, dev = (git(client, "rev-parse", f"refs/bench/{b}") for b in ("main", "dev"))
     state = {"refs/heads/main": main, "refs/heads/dev": dev}
     branches = branch_tips(client, [])
-    # A task branch is judged over all it brings that no branch held before the push (refs of the
-    # same push never vouch for a task branch: policy/judged.py, I2), so on an empty server each
-    # task branch would be judged over main's whole history and refused: the mirror push carries
-    # main, dev and the other branches, and the task branches come in a second push.
+    # Three ways to fill an empty server: main, dev and the other branches, then the task branches
+    # in a second push; and every branch in one push (a first mirror push of an existing project:
+    # the push that creates main lets its task branches be judged from main's new tip, I1 of
+    # policy/judged.py; refs of a push vouch for a task branch in no other case).
     tasks = {ref: sha for ref, sha in branches.items() if ref.startswith("refs/heads/task-")}
     others = {**state, **{ref: sha for ref, sha in branches.items() if ref not in tasks}}
     many = many_branches(client, dev, cfg.many_branches)
@@ -1027,6 +1027,14 @@ def bench_scale(cfg: Config) -> None:
             [f"{sha}:{ref}" for ref, sha in tasks.items()],
             others,
             ["refs/bench/branches/task-*:refs/heads/task-*"],
+        ),
+        PushCase(  # every branch at once
+            f"mirror: all {len(branches) + 2:,} branches in one push, empty server",
+            count_new(client, [*others.values(), *tasks.values()], []),
+            [f"{sha}:{ref}" for ref, sha in {**others, **tasks}.items()],
+            {},
+            ["refs/bench/main:refs/heads/main", "refs/bench/dev:refs/heads/dev"]
+            + (["refs/bench/branches/*:refs/heads/*"] if branches else []),
         ),
         PushCase(
             f"{len(many):,} new branches of one commit each",
