@@ -425,6 +425,26 @@ rc=$?
 echo $(( $(date +%s%N) - start )) >> "$(dirname "$0")/bench-hook-ns"
 exit $rc
 """
+# The same with bash's clock, which starts no process: the timer's own cost (about 1.4 ms of CPU
+# against 2.6 ms for sh and two `date`s) is paid by every push of the load row's hook phases.
+TIMED_HOOK_BASH = """#!{bash} --norc
+# bench: the installed hook (pre-receive.timed), timed from inside receive-pack
+start=${{EPOCHREALTIME//[.,]/}}
+"${{0%/*}}/pre-receive.timed" "$@"
+rc=$?
+end=${{EPOCHREALTIME//[.,]/}}
+echo "$(( (end - start) * 1000 ))" >> "${{0%/*}}/bench-hook-ns"
+exit $rc
+"""
+
+
+def timed_hook_script() -> str:
+    bash = shutil.which("bash")
+    if bash:
+        probe = subprocess.run([bash, "-c", 'echo "${EPOCHREALTIME:-}"'], capture_output=True, text=True)
+        if probe.stdout.strip():
+            return TIMED_HOOK_BASH.format(bash=bash)
+    return TIMED_HOOK
 
 
 def timed_hook(server: Path, enabled: bool) -> list[float]:
@@ -434,7 +454,7 @@ def timed_hook(server: Path, enabled: bool) -> list[float]:
     hook, real, log = hooks / "pre-receive", hooks / "pre-receive.timed", hooks / "bench-hook-ns"
     if enabled:
         hook.rename(real)
-        hook.write_text(TIMED_HOOK)
+        hook.write_text(timed_hook_script())
         hook.chmod(0o755)
         log.unlink(missing_ok=True)
         return []
