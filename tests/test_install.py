@@ -138,3 +138,28 @@ def test_the_reinstall_recipe_names_where_this_branch_policy_came_from(tmp_path:
     script = hook_script("pre-receive", sys.executable, fail_closed=True, git_dir=str(tmp_path))
     assert f"/opt/branch-policy/bin/pip install {shlex.quote(str(checkout))})" in script
     assert "pip install branch-policy" not in script
+
+
+def test_a_server_whose_path_is_not_utf8_gets_a_working_hook(tmp_path: Path) -> None:
+    """The hook script names the repository (its reinstall recipe): bytes that are not UTF-8 are
+    written as they are, and the hook judges pushes there like anywhere else."""
+    import os
+    import subprocess
+
+    root = tmp_path / os.fsdecode(b"lab-\xff")
+    root.mkdir()
+    world = World(root, hook=False)
+    installed = subprocess.run(policy_cmd("install", "--server", str(world.server)), cwd=root, capture_output=True)
+    assert installed.returncode == 0, installed.stderr  # it raised UnicodeEncodeError before
+    assert os.fsencode(str(world.server)) in installed.stdout  # the path, as its bytes are
+    repo = world.work
+
+    def push() -> subprocess.CompletedProcess[bytes]:  # git names the server: not UTF-8 either
+        return subprocess.run(["git", "push", "-q", "origin", "main"], cwd=repo.path, capture_output=True)
+
+    repo.commit("feat: initial", {"tasks/main/config.yaml": config()})
+    assert push().returncode == 0
+    repo.commit("no type here", {"src/x.py": "x = 1\n"})
+    refused = push()
+    assert refused.returncode != 0 and b"commit-message" in refused.stderr, refused.stderr
+    assert os.fsencode(str(world.server)) in (world.server / "hooks" / "pre-receive").read_bytes()

@@ -309,7 +309,7 @@ def write_hook(path: str, script: str, force: bool) -> str:
         else:
             note = "updated"
     tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
+    with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as handle:  # a path of other bytes, as is
         handle.write(script)
     os.chmod(tmp, os.stat(tmp).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     os.replace(tmp, path)
