@@ -204,6 +204,8 @@ def serve(git_dir: str, idle: float, paths: list[str], python: str) -> int:
         if pid == 0:
             try:
                 signal.set_wakeup_fd(-1)
+                for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                    signal.signal(signum, signal.SIG_DFL)
                 listener.close()
                 for fd in (lock, wake, woken):
                     os.close(fd)
@@ -231,7 +233,7 @@ def serve(git_dir: str, idle: float, paths: list[str], python: str) -> int:
         while free:
             pid = free.pop()
             try:
-                workers[pid].sendmsg([b"P"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", conn.fileno()))])
+                socket.send_fds(workers[pid], [b"P"], [conn.fileno()])
                 return
             except OSError:  # it went away: forget it (a new one is hired below)
                 workers.pop(pid).close()
@@ -322,13 +324,21 @@ class Request:
 
 
 def _receive(conn: socket.socket) -> tuple[bytes, list[int]]:
+    """The request's body and the client's stdin, stdout and stderr; the descriptors are closed
+    again when the request is not one (a worker keeps none of them)."""
     conn.settimeout(10)
-    size = struct.calcsize("3i")
-    data, ancillary, _, _ = conn.recvmsg(1 << 16, socket.CMSG_SPACE(3 * size))
-    fds: list[int] = []
-    for level, kind, payload in ancillary:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds += [int.from_bytes(payload[i : i + 4], sys.byteorder, signed=True) for i in range(0, len(payload), 4)]
+    data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+    try:
+        if len(fds) != 3:
+            raise ValueError("not a request")
+        return _body(conn, data), fds
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+
+
+def _body(conn: socket.socket, data: bytes) -> bytes:
     while len(data) < 8:
         chunk = conn.recv(1 << 16)
         if not chunk:
@@ -343,9 +353,7 @@ def _receive(conn: socket.socket) -> tuple[bytes, list[int]]:
         if not chunk:
             raise EOFError("short request")
         body += chunk
-    if len(fds) != 3:
-        raise ValueError("not a request")
-    return bytes(body), fds
+    return bytes(body)
 
 
 def _locale(env: dict[bytes, bytes]) -> Optional[tuple[str, str, bool]]:
@@ -361,8 +369,6 @@ def _locale(env: dict[bytes, bytes]) -> Optional[tuple[str, str, bool]]:
 
 def _child(conn: socket.socket, git_dir: str, mine: str, me: str, paths: list[str]) -> None:
     """A child forked for one push."""
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, signal.SIG_DFL)
     _push(conn, git_dir, mine, me, paths)
     os._exit(0)
 
@@ -370,8 +376,6 @@ def _child(conn: socket.socket, git_dir: str, mine: str, me: str, paths: list[st
 def _worker(channel: socket.socket, git_dir: str, mine: str, me: str, paths: list[str]) -> None:
     """Judge the pushes the judge hands over on `channel`, one at a time, for as long as each
     leaves this process as clean as it found it (the module's docstring); then exit."""
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, signal.SIG_DFL)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -381,14 +385,9 @@ def _worker(channel: socket.socket, git_dir: str, mine: str, me: str, paths: lis
     before = _descriptors()
     for served in range(1, MAX_PUSHES + 1):
         try:
-            message, ancillary, _, _ = channel.recvmsg(1, socket.CMSG_SPACE(struct.calcsize("i")))
+            message, fds, _, _ = socket.recv_fds(channel, 1, 1)
         except OSError:
             break
-        fds = [
-            struct.unpack("i", data[: struct.calcsize("i")])[0]
-            for _, kind, data in ancillary
-            if kind == socket.SCM_RIGHTS
-        ]
         if message != b"P" or len(fds) != 1:
             break
         conn = socket.socket(fileno=fds[0])
