@@ -21,6 +21,18 @@ F = TypeVar("F", bound=Callable[..., None])
 ENV = {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
+def run_config_without_debug(repo: Repo) -> str:
+    """Start a run on main and stage its config without the DEBUG key (a task-config mistake):
+    the run's branch."""
+    repo.checkout("main")
+    assert repo.policy("task", "start", "cfg", env=ENV).ok
+    branch = repo.git("branch", "--show-current")
+    path = repo.path / f"tasks/{branch}/config.yaml"
+    path.write_text("".join(line + "\n" for line in path.read_text().splitlines() if not line.startswith("DEBUG")))
+    repo.git("add", "-A")
+    return branch
+
+
 def hints(out: str) -> list[str]:
     """The hints of a refusal: one per violation, wherever the report puts them."""
     found = []
@@ -308,12 +320,7 @@ def test_commit_time_other_run_folder(seeded: tuple[World, Repo]) -> None:
 def test_commit_time_task_config(seeded: tuple[World, Repo]) -> None:
     _, repo = seeded
     install_client(repo)
-    repo.checkout("main")
-    assert repo.policy("task", "start", "cfg", env=ENV).ok
-    branch = repo.git("branch", "--show-current")
-    path = repo.path / f"tasks/{branch}/config.yaml"
-    path.write_text("".join(line + "\n" for line in path.read_text().splitlines() if not line.startswith("DEBUG")))
-    repo.git("add", "-A")
+    branch = run_config_without_debug(repo)
     result = commit_refused(repo, "task: no debug key")
     assert "policy init" not in result.out
     follow(repo, result.out, "task-config")

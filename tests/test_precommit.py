@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Repo, World, config, refused, run
-from test_hints import ENV, case, follow
+from test_hints import ENV, case, follow, run_config_without_debug
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 HOOK_IDS = (
@@ -323,12 +323,7 @@ def test_follow_the_hint_under_pre_commit(hooked: tuple[World, Repo]) -> None:
     assert run(["git", "commit", "-q", "-am", "fix(model): eps"], repo.path, env=ENV).ok
     assert run(["git", "push", "-q", "origin", "dev"], repo.path, env=ENV).ok
 
-    repo.checkout("main")
-    assert repo.policy("task", "start", "cfg", env=ENV).ok
-    branch = repo.git("branch", "--show-current")
-    path = repo.path / f"tasks/{branch}/config.yaml"
-    path.write_text("".join(line + "\n" for line in path.read_text().splitlines() if not line.startswith("DEBUG")))
-    repo.git("add", "-A")
+    run_config_without_debug(repo)
     bad = run(["git", "commit", "-q", "-m", "task: no debug key"], repo.path, env=ENV)
     assert not bad.ok
     follow(repo, bad.out, "task-config")
