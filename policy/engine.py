@@ -216,8 +216,6 @@ class Judge:
         self.paths = any(policy.enabled(r) for r in PATH_RULES)
         self._enabled = {rule: policy.enabled(rule) for rule in RULE_IDS}
         self._task_type = task_type.task_type(policy)
-        self._late_tips: set[str] = set()  # tips of new branches judged after the others (_run)
-        self._passed: dict[str, set[str]] = {}  # walked tip -> the late tips its walk reached
 
     # ------------------------------------------------------------------ helpers
     def kind(self, branch: str) -> Optional[str]:
@@ -252,9 +250,9 @@ class Judge:
         landing_elsewhere = any(not u.deleted and self.kind(branch_name(u.ref) or "") != "debug" for u in self.updates)
         self.debug_only = self.facts.reached_from(*query) if query and landing_elsewhere else {}
         branches = [(u, name) for u in ordered if (name := branch_name(u.ref)) is not None]
-        # New temporary branches come last, and those that bring no commit of their own (already
-        # on a branch walked or judged before: a mirror push of 1,600 merged branches) are found
-        # in one rev-list and skip their walks.
+        # New temporary branches come last, walked together (one walk per kind of judgement); one
+        # that brings no commit of its own (already on a branch judged before or walked earlier in
+        # this push: a mirror push of 1,600 merged branches) gets nothing from that walk.
         protected = self.policy.protected_kinds
         # Is each update of a protected branch a fast-forward? Asked now, answered beside the walks.
         self._fast_forward = self.facts.ancestry(
@@ -264,14 +262,10 @@ class Judge:
         )
         late = [(u, b) for u, b in branches if u.created and not self.merge_base and self.kind(b) not in protected]
         late_refs = {u.ref for u, _ in late}
-        # tips of those that the walks of the others pass: reached from a branch walked in this
-        # push, so settled without a rev-list where that branch vouches for them (I2)
-        self._late_tips = {u.new for u, _ in late}
         for u, b in branches:
             if u.ref not in late_refs:
                 self._branch_update(u, b, self._walk)
-        settled = self._nothing_new(late)
-        lines = self._late_walks([(u, b) for u, b in late if u.ref not in settled])
+        lines = self._late_walks(late)
         for u, b in late:
             self._branch_update(u, b, lambda u, branch, kind: lines.get(branch, []))
         self._other_refs([u for u in ordered if branch_name(u.ref) is None])
@@ -307,30 +301,6 @@ class Judge:
                 self.commits_judged += 1
                 first = min(refs)
                 self._content(commit, first, first, None)
-
-    def _nothing_new(self, late: list[tuple[RefUpdate, str]]) -> set[str]:
-        """Refs of new branches whose every commit is already judged for their kind (policy.judged,
-        I1 and I2): one rev-list per kind of judgement. (Per ref, not per tip: a feature branch and
-        a task branch at one commit are settled, or not, each under its own rules.)"""
-        queries: dict[Optional[str], list[RefUpdate]] = defaultdict(list)
-        for u, b in late:
-            kind = self.kind(b)
-            queries[kind if kind in ("task", "debug") else None].append(u)
-        kinds = list(queries)
-        passed: dict[Optional[str], set[str]] = {}
-        for k in kinds:
-            vouching = set(self.ledger.vouchers("", k))
-            passed[k] = set().union(*(seen for tip, seen in self._passed.items() if tip in vouching))
-        answers = self.facts.reachable_each(
-            [
-                (
-                    {u.new for u in queries[k]} - passed[k],
-                    self.ledger.exclude(k, None, None) + self.ledger.vouchers("", k),
-                )
-                for k in kinds
-            ]
-        )
-        return {u.ref for k, answer in zip(kinds, answers) for u in queries[k] if u.new in answer or u.new in passed[k]}
 
     def _order(self, u: RefUpdate) -> tuple[int, str]:
         """Branches before tags; debug branches last among branches, so that a commit a debug
@@ -492,11 +462,7 @@ class Judge:
         # whole, a bootstrap of a million commits would hold main's line, messages and paths.)
         keep_all, keep_merges = kind == "main" and not bootstrap, not bootstrap
         kept: dict[str, Commit] = {}
-        late_tips = self._late_tips
-        passed = self._passed.setdefault(u.new, set())  # late tips this walk reaches
         for commit in landing:
-            if commit.sha in late_tips:
-                passed.add(commit.sha)
             self.commits_judged += 1
             made_here = commit.sha in on_line
             self._commit(commit, u.ref, branch, kind, strict and made_here)
