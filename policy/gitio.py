@@ -17,10 +17,12 @@ import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
-from typing import IO, Callable, Generic, NamedTuple, Optional, TypeVar
+from typing import IO, Any, Callable, Generic, NamedTuple, Optional, TypeVar
 
 from policy.errors import BranchPolicyError
+from policy.loose import UNKNOWN, Loose
 from policy.model import ZERO, Change, Commit, ObjectInfo
+from policy.refsfiles import read_refs
 
 try:
     import fcntl
@@ -90,6 +92,8 @@ class Git:
         self._closing: list[weakref.finalize] = []  # type: ignore[type-arg]
         self._lent = False
         self._feeding: Optional[_Mux] = None
+        self._loose: Optional[Loose] = None
+        self._loose_looked = False
 
     # -- plumbing --------------------------------------------------------------------------
     def _argv(self, args: Sequence[str]) -> list[str]:
@@ -157,7 +161,15 @@ class Git:
     def refs_later(self, *patterns: str, typed: bool = True) -> Callable[[], list[RefInfo]]:
         """Start `for-each-ref` now; the returned function waits for it and gives the refs.
         Not `typed`: names and ids only (no type, nothing peeled), which git lists without reading
-        a single object (a server's 2,000 branches: about 13 ms less)."""
+        a single object (a server's 2,000 branches: about 13 ms less); in a hook (GIT_DIR set, as git
+        sets it for hooks), read from the repository's files without git where they are plain
+        (policy.refsfiles)."""
+        git_dir = self.env.get("GIT_DIR")
+        if not typed and git_dir and "GIT_COMMON_DIR" not in self.env:
+            listed = read_refs(os.path.join(self.cwd or os.getcwd(), git_dir), patterns)
+            if listed is not None:
+                found = [RefInfo(name, sha, "", "") for name, sha in listed]
+                return lambda: found
         started = self.background("for-each-ref", f"--format={_REF_FORMAT if typed else '%(objectname) %(refname)'}",
                                    *patterns)  # fmt: skip
 
@@ -382,15 +394,37 @@ class Git:
             return objects.info(wanted)
 
     def read(self, specs: Iterable[str]) -> dict[str, Optional[bytes]]:
-        """The contents of many objects (`sha` or `rev:path`) in one process (none for none)."""
+        """The contents of many objects (`sha` or `rev:path`) in one process (none for none, nor
+        for those a push's quarantine answers: `loose`)."""
+        found: dict[str, Optional[bytes]] = {}
         wanted = list(specs)
+        loose = self.loose()
+        if loose is not None:
+            rest = []
+            for spec in wanted:
+                answer = loose.contents(spec)
+                if answer is UNKNOWN:
+                    rest.append(spec)
+                else:
+                    found[spec] = answer  # type: ignore[assignment]
+            wanted = rest
         if not wanted:
-            return {}
+            return found
         shared = self._shared()
         if shared is not None:
-            return shared.read(wanted)
+            return {**found, **shared.read(wanted)}
         with self.session() as objects:
-            return objects.read(wanted)
+            return {**found, **objects.read(wanted)}
+
+    def loose(self) -> Optional[Loose]:
+        """The loose objects of the push this hook judges (policy.loose), or None: not in a hook
+        (no GIT_QUARANTINE_PATH), or BRANCH_POLICY_LOOSE=off."""
+        if not self._loose_looked:
+            self._loose_looked = True
+            path = self.env.get("GIT_QUARANTINE_PATH", "")
+            if os.path.isabs(path) and self.env.get("BRANCH_POLICY_LOOSE") != "off" and os.path.isdir(path):
+                self._loose = Loose(path)
+        return self._loose
 
     def _shared(self) -> Optional[CatFile]:
         """The shared `cat-file --batch-command` (started now if need be), or None while a contents
@@ -416,13 +450,20 @@ class Git:
         self.processes += 1
         return CatFile(self._argv(["cat-file", "--batch-command", "--buffer"]), self)
 
-    def size_feed(self, limit: int) -> Feed[str, dict[str, tuple[int, str]]] | _SizesView:
+    def size_feed(self, limit: int) -> Feed[str, dict[str, tuple[int, str]]] | _SizesView | _LooseSizes:
         """Fed `<blob> <note>` lines (a note: one line of the caller's, given back): the blobs over
         `limit` bytes, each with its size and the note of its first line. Asked on the shared
         cat-file while it is free (beside the contents of `contents_feed`: one process for every
         object question of a push); past `SIZES_SHARED` blobs, a `cat-file --batch-check` of their
         own takes the rest, and git carries the notes (`%(rest)`), so nothing is held here per
-        blob: a history of a million commits asks for over a million."""
+        blob: a history of a million commits asks for over a million. In a push's quarantine, the
+        blobs loose there are answered without git (`loose`)."""
+        loose = self.loose()
+        if loose is not None:
+            return _LooseSizes(loose, limit, lambda: self._size_feed(limit))
+        return self._size_feed(limit)
+
+    def _size_feed(self, limit: int) -> Feed[str, dict[str, tuple[int, str]]] | _SizesView:
         mux = self._mux("sizes")
         if mux is None:
             return self._size_process(limit)
@@ -435,10 +476,20 @@ class Git:
 
     def contents_feed(
         self, each: Optional[Callable[[str, bytes], bool]] = None
-    ) -> Feed[str, dict[str, Optional[bytes]]] | _ContentsView:
+    ) -> Feed[str, dict[str, Optional[bytes]]] | _ContentsView | _LooseContents:
         """Fed specs (`sha` or `rev:path`, one line each): their contents (None when missing).
         `each(spec, contents)` runs on the feed's thread as each one arrives (to parse them while
-        the walk goes on); when it returns True the contents are used up and not kept."""
+        the walk goes on); when it returns True the contents are used up and not kept. In a push's
+        quarantine, what its loose objects answer is answered without git (`loose`), `each` then
+        running at once, in the caller's thread."""
+        loose = self.loose()
+        if loose is not None:
+            return _LooseContents(loose, each, lambda: self._contents_feed(each))
+        return self._contents_feed(each)
+
+    def _contents_feed(
+        self, each: Optional[Callable[[str, bytes], bool]] = None
+    ) -> Feed[str, dict[str, Optional[bytes]]] | _ContentsView:
         mux = self._mux("contents")
         if mux is None:  # a second feed at once: a process of its own
             self.processes += 1
@@ -694,6 +745,59 @@ class _ContentsView:
     def result(self) -> dict[str, Optional[bytes]]:
         self._mux.finish()
         return self._mux.contents
+
+
+class _LooseSizes:
+    """`Git.size_feed` in a push's quarantine: a blob loose there is answered from its header; the
+    others go to git's feed (`rest`), started at the first of them."""
+
+    def __init__(self, loose: Loose, limit: int, rest: Callable[[], Any]) -> None:
+        self._loose, self._limit, self._start = loose, limit, rest
+        self._rest: Optional[Any] = None
+        self._found: dict[str, tuple[int, str]] = {}
+
+    def add(self, line: str) -> None:
+        blob, note = line.split(" ", 1)
+        size = self._loose.size(blob)
+        if size is None:
+            if self._rest is None:
+                self._rest = self._start()
+            self._rest.add(line)
+        elif size > self._limit and blob not in self._found:
+            self._found[blob] = (size, note)
+
+    def result(self) -> dict[str, tuple[int, str]]:
+        found = dict(self._found)
+        if self._rest is not None:
+            for blob, answer in self._rest.result().items():
+                found.setdefault(blob, answer)
+        return found
+
+
+class _LooseContents:
+    """`Git.contents_feed` in a push's quarantine (see `_LooseSizes`)."""
+
+    def __init__(self, loose: Loose, each: Optional[Callable[[str, bytes], bool]], rest: Callable[[], Any]) -> None:
+        self._loose, self._each, self._start = loose, each, rest
+        self._rest: Optional[Any] = None
+        self._found: dict[str, Optional[bytes]] = {}
+
+    def add(self, spec: str) -> None:
+        answer = self._loose.contents(spec)
+        if answer is UNKNOWN:
+            if self._rest is None:
+                self._rest = self._start()
+            self._rest.add(spec)
+        elif not isinstance(answer, bytes):
+            self._found[spec] = None
+        elif self._each is None or not self._each(spec, answer):
+            self._found[spec] = answer
+
+    def result(self) -> dict[str, Optional[bytes]]:
+        found = dict(self._found)
+        if self._rest is not None:
+            found.update(self._rest.result())
+        return found
 
 
 class Feed(Generic[K, R]):

@@ -4,7 +4,16 @@ changes between two pushes is judged by its own patterns, never by an earlier po
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+from typing import Optional
+
+from conftest import World, seed
+
 from policy.config import Policy, parse_policy_text
+from policy.gitio import Git
+from policy.loading import load_at, server_settings
 from policy.patterns import compile_user
 
 RENAMED = """\
@@ -35,3 +44,63 @@ def test_a_branch_kind_is_that_of_the_policy_asking() -> None:
 def test_a_compiled_pattern_is_that_of_its_own_text() -> None:
     assert compile_user("a+").fullmatch("aaa") and not compile_user("b+").fullmatch("aaa")
     assert compile_user("a+") is compile_user("a+")
+
+
+def _server(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    server = tmp_path / "s.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(server)], check=True)
+    return server, {**os.environ, "GIT_DIR": "."}  # as git runs a hook: in the repository, GIT_DIR=.
+
+
+def test_the_server_settings_are_asked_again_when_any_config_file_changes(tmp_path: Path) -> None:
+    server, env = _server(tmp_path)
+    user = Path(os.environ["GIT_CONFIG_GLOBAL"])
+
+    def settings() -> tuple[tuple[list[str], Optional[str]], int]:
+        git = Git(str(server), env)
+        return server_settings(git), git.processes
+
+    assert settings()[0] == (["refs/heads/main", "HEAD"], None)
+    assert settings() == ((["refs/heads/main", "HEAD"], None), 0)  # nothing changed: no git process
+    subprocess.run(["git", "-C", str(server), "config", "branchpolicy.file", "/srv/a.yaml"], check=True)
+    assert settings() == ((["refs/heads/main", "HEAD"], "/srv/a.yaml"), 1)  # the repository's config
+    user.write_text(user.read_text() + "[branchpolicy]\n\tmainRef = refs/heads/trunk\n")
+    assert settings() == ((["refs/heads/trunk", "HEAD"], "/srv/a.yaml"), 1)  # the user's
+    assert settings()[1] == 0
+
+
+def test_settings_behind_an_include_are_always_asked(tmp_path: Path) -> None:
+    server, env = _server(tmp_path)
+    included = tmp_path / "included.cfg"
+    included.write_text("[branchpolicy]\n\tfile = /srv/a.yaml\n")
+    subprocess.run(["git", "-C", str(server), "config", "include.path", str(included)], check=True)
+    for expected in ("/srv/a.yaml", "/srv/b.yaml"):
+        included.write_text(f"[branchpolicy]\n\tfile = {expected}\n")
+        git = Git(str(server), env)
+        assert server_settings(git)[1] == expected and git.processes >= 1
+
+
+STRICTER = """\
+branches:
+  hotfix: {pattern: "never-{slug}", merges_from: [main, dev]}
+"""
+
+
+def test_the_policy_on_a_commit_is_read_once_and_by_the_commit_listed(world: World) -> None:
+    seed(world)
+    server = str(world.server)
+    tips = {r.name: r.sha for r in Git(server).refs("refs/heads/")}
+    first = Git(server)
+    policy = load_at(first, ["refs/heads/main", "HEAD"], tips)
+    again = Git(server)
+    assert load_at(again, ["refs/heads/main", "HEAD"], tips) is policy and again.processes == 0
+    # main moves on to a stricter policy: the listing that names the new commit gets it; one taken
+    # before the move still gets the policy of the commit it named
+    git = Git(server)
+    blob = git.run("hash-object", "-w", "--stdin", input=STRICTER.encode()).decode().strip()
+    tree = git.run("mktree", input=f"100644 blob {blob}\t.branch-policy.yaml\n".encode()).decode().strip()
+    commit = git.run("commit-tree", tree, "-p", tips["refs/heads/main"], "-m", "chore: no hotfixes").decode().strip()
+    git.run("update-ref", "refs/heads/main", commit)
+    moved = {r.name: r.sha for r in Git(server).refs("refs/heads/")}
+    assert load_at(Git(server), ["refs/heads/main", "HEAD"], moved).kind_of("hotfix-x") is None
+    assert load_at(Git(server), ["refs/heads/main", "HEAD"], tips).kind_of("hotfix-x") == "hotfix"

@@ -109,14 +109,15 @@ def _judged(
     from policy.config import PolicyError
     from policy.engine import judge
     from policy.gitio import GitError
-    from policy.loading import load, server_settings
+    from policy.loading import load_at, server_settings
     from policy.model import Incomplete
     from policy.verdict import server_state, time_budget
 
-    refs = git.refs_later("refs/heads/", "refs/tags/", typed=False)  # beside the policy's reading; ids suffice
+    refs = git.refs_later("refs/heads/", "refs/tags/", typed=False)  # beside the settings' reading; ids suffice
     main_refs, policy_file = server_settings(git)
-    try:
-        policy = load(git, main_refs, explicit=policy_file)
+    listed = refs()
+    try:  # the policy on main's commit as listed: the same commit the push is judged against
+        policy = load_at(git, main_refs, {r.name: r.sha for r in listed}, explicit=policy_file)
     except PolicyError as exc:
         say(f"branch-policy: {exc}")
         say("branch-policy: push refused: the policy file is malformed and the server fails closed "
@@ -127,7 +128,7 @@ def _judged(
         return 2
     try:
         with time_budget(policy.time_budget):
-            found = judge(git, policy, server_state(git, refs()), updates)
+            found = judge(git, policy, server_state(git, listed), updates)
     except Exception as exc:  # Incomplete: what the engine found before it failed still refuses
         failure, found_before = (exc.cause, exc.found) if isinstance(exc, Incomplete) else (exc, [])
         cause = f"{type(failure).__name__}: {failure}"
