@@ -26,30 +26,50 @@ _OID = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
 _COMPONENT = re.compile(r"(?!\.)(?!.*\.\.)(?!.*@\{)(?!.*\.lock\Z)(?!.*\.\Z)[^\x00-\x20\x7f~^:?*\[\\]+\Z", re.DOTALL)
 
 
+LOOSE_MAX = 64  # more loose refs than this: git lists them faster (about 2 us each, against 5 here)
+
+
 def read_refs(git_dir: str, prefixes: tuple[str, ...]) -> Optional[list[tuple[str, str]]]:
     """[(name, object id)] of the refs under `prefixes` (each ending in "/"), sorted by name as
-    git sorts them (bytes); None where this cannot say it as `for-each-ref` would."""
+    git sorts them (bytes); None where this cannot say it as `for-each-ref` would, and where
+    more than LOOSE_MAX refs are loose (a server between two `git gc`s that pack them)."""
     if not prefixes or not all(p.startswith("refs/") and p.endswith("/") for p in prefixes):
         return None
     if any(os.path.exists(os.path.join(git_dir, name)) for name in ("commondir", "reftable")):
         return None
-    found: dict[str, str] = {}
+    files: list[tuple[str, str]] = []
     for prefix in prefixes:
-        loose = _loose(git_dir, prefix)
-        if loose is None:
+        if not _list_loose(git_dir, prefix, files) or len(files) > LOOSE_MAX:
             return None
-        found.update(loose)
+    found: dict[str, str] = {}
+    for name, path in files:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            continue  # deleted meanwhile: as git, which lists what it reads
+        except OSError:
+            return None
+        try:
+            content = os.read(fd, 200)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        oid = content[:-1] if content.endswith(b"\n") else content
+        if not _OID.match(oid):
+            return None  # a symbolic ref ("ref: ..."), or not an object id
+        found[name] = oid.decode("ascii")
     packed = _packed(git_dir)
     if packed is None:
         return None
-    for name, oid in packed.items():
+    for name, packed_oid in packed.items():
         if name.startswith(prefixes) and name not in found:
-            found[name] = oid
+            found[name] = packed_oid
     return sorted(found.items(), key=lambda item: item[0].encode("utf-8", "surrogateescape"))
 
 
-def _loose(git_dir: str, prefix: str) -> Optional[dict[str, str]]:
-    found: dict[str, str] = {}
+def _list_loose(git_dir: str, prefix: str, files: list[tuple[str, str]]) -> bool:
+    """Add (name, path) of each loose ref under `prefix` to `files`; False where one is not plain."""
     todo = [prefix.rstrip("/")]
     while todo:
         directory = todo.pop()
@@ -58,30 +78,20 @@ def _loose(git_dir: str, prefix: str) -> Optional[dict[str, str]]:
         except FileNotFoundError:
             continue
         except OSError:
-            return None
+            return False
         for entry in entries:
             name = f"{directory}/{entry.name}"
             if not _COMPONENT.match(entry.name):
                 if entry.name.endswith(".lock") and entry.is_file(follow_symlinks=False):
                     continue  # a ref being written now: git lists the ref as it was (packed, or none)
-                return None
+                return False
             if entry.is_dir(follow_symlinks=False):
                 todo.append(name)
-                continue
-            if not entry.is_file(follow_symlinks=False):
-                return None  # a symbolic link
-            try:
-                with open(entry.path, "rb") as handle:
-                    content = handle.read(200)
-            except FileNotFoundError:
-                continue  # deleted meanwhile: as git, which lists what it reads
-            except OSError:
-                return None
-            oid = content[:-1] if content.endswith(b"\n") else content
-            if not _OID.match(oid):
-                return None  # a symbolic ref ("ref: ..."), or not an object id
-            found[name] = oid.decode("ascii")
-    return found
+            elif entry.is_file(follow_symlinks=False):
+                files.append((name, entry.path))
+            else:
+                return False  # a symbolic link
+    return True
 
 
 def _packed(git_dir: str) -> Optional[dict[str, str]]:
