@@ -161,7 +161,9 @@ def server_settings(git: Git) -> tuple[list[str], Optional[str]]:
 
 
 # The server's settings, by everything `git config` reads them from (_config_key): a process that
-# judges push after push asks git again only when one of those changed.
+# judges push after push (a warm judge sets ACROSS_PUSHES) asks git again only when one of those
+# changed. A process that judges one push does not look (finding the system's file is a process).
+ACROSS_PUSHES = False
 _SETTINGS: dict[tuple[object, ...], tuple[tuple[str, ...], Optional[str]]] = {}
 _SYSTEM_FILES: dict[tuple[Optional[str], Optional[str]], Optional[str]] = {}
 
@@ -174,7 +176,7 @@ def _config_key(git: Git) -> Optional[tuple[object, ...]]:
     read, a system file git does not name."""
     env = git.env
     git_dir = env.get("GIT_DIR")
-    if not git_dir or "GIT_COMMON_DIR" in env:
+    if not ACROSS_PUSHES or not git_dir or "GIT_COMMON_DIR" in env:
         return None
     git_dir = os.path.join(git.cwd or os.getcwd(), git_dir)
     system = _system_file(git)

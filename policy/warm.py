@@ -166,6 +166,9 @@ def serve(git_dir: str, idle: float, paths: list[str], python: str) -> int:
     me = identity(paths)  # before the imports: a file changed meanwhile makes this judge stale at once
     mine = key(python, paths)
     preload()
+    import policy.loading
+
+    policy.loading.ACROSS_PUSHES = True  # the server's settings are read again only when their files change
     prewarm(directory)
     import gc
 

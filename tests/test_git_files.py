@@ -227,32 +227,35 @@ def test_an_object_whose_contents_do_not_match_its_id_is_left_to_git(tmp_path: P
 
 # ------------------------------------------------------------------------- through a push
 COUNTING_HOOK = """#!/bin/sh
-# the engine as the server hook runs it, in the push's own quarantine, twice in one process (as a
-# warm judge's worker judges push after push): how many git processes each judgement started
+# the engine as the server hook runs it, in the push's own quarantine, three times in one process:
+# as a process of its own judges one push, then as a warm judge's worker judges push after push.
+# Prints how many git processes each judgement started.
 exec {python} -c '
 import io, sys
+from policy import loading
 from policy.commands.hook import read_updates, _judged
 from policy.gitio import Git
 updates = read_updates(sys.stdin.buffer)
 counts = []
-for _ in range(2):
+for across in (False, True, True):
+    loading.ACROSS_PUSHES = across
     git = Git()
     code = _judged(git, updates, lambda line: None, io.StringIO(), "", False)
     git.close()
     counts.append(git.processes)
 with open("{out}", "a") as out:
-    out.write(f"{{counts[0]}} {{counts[1]}} {{code}}\\n")
+    out.write(" ".join(map(str, [*counts, code])) + "\\n")
 sys.exit(code)
 '
 """
 
 
 def test_a_one_commit_push_starts_one_git_process_in_a_warm_worker(world: World) -> None:
-    """The first judgement in a process asks git for the server's settings (which system config
-    file, then `git config`), reads the policy on main's commit (a cat-file) and walks the push (a
-    log); every later one only walks: the settings' files are the same, the refs come from the
-    files, the new commit's tree, policy file and blob sizes from the push's quarantine. Refused or
-    accepted alike."""
+    """A process that judges one push asks git for the server's settings (`git config`), reads the
+    policy on main's commit (a cat-file) and walks the push (a log). A warm judge's worker asks
+    once which system config file git reads, and then only walks: the settings' files are the
+    same, the policy on main's commit is known, the refs come from the files, the new commit's
+    tree, policy file and blob sizes from the push's quarantine. Refused or accepted alike."""
     import sys
 
     repo = seed(world)
@@ -267,4 +270,4 @@ def test_a_one_commit_push_starts_one_git_process_in_a_warm_worker(world: World)
     repo.commit("no type", {"src/bad.py": "bad = 1\n"})
     assert not repo.push("feature-count-bad").ok
     counts = [tuple(map(int, line.split())) for line in out.read_text().splitlines()]
-    assert counts == [(4, 1, 0), (4, 1, 1)], counts
+    assert counts == [(3, 3, 1, 0), (3, 3, 1, 1)], counts

@@ -9,8 +9,10 @@ import subprocess
 from pathlib import Path
 from typing import Optional
 
+import pytest
 from conftest import World, seed
 
+from policy import loading
 from policy.config import Policy, parse_policy_text
 from policy.gitio import Git
 from policy.loading import load_at, server_settings
@@ -52,6 +54,13 @@ def _server(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return server, {**os.environ, "GIT_DIR": "."}  # as git runs a hook: in the repository, GIT_DIR=.
 
 
+@pytest.fixture
+def across_pushes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process judges push after push, as a warm judge's worker."""
+    monkeypatch.setattr(loading, "ACROSS_PUSHES", True)
+
+
+@pytest.mark.usefixtures("across_pushes")
 def test_the_server_settings_are_asked_again_when_any_config_file_changes(tmp_path: Path) -> None:
     server, env = _server(tmp_path)
     user = Path(os.environ["GIT_CONFIG_GLOBAL"])
@@ -69,6 +78,7 @@ def test_the_server_settings_are_asked_again_when_any_config_file_changes(tmp_pa
     assert settings()[1] == 0
 
 
+@pytest.mark.usefixtures("across_pushes")
 def test_settings_behind_an_include_are_always_asked(tmp_path: Path) -> None:
     server, env = _server(tmp_path)
     included = tmp_path / "included.cfg"
