@@ -26,20 +26,17 @@ _OID = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
 _COMPONENT = re.compile(r"(?!\.)(?!.*\.\.)(?!.*@\{)(?!.*\.lock\Z)(?!.*\.\Z)[^\x00-\x20\x7f~^:?*\[\\]+\Z", re.DOTALL)
 
 
-LOOSE_MAX = 64  # more loose refs than this: git lists them faster (about 2 us each, against 5 here)
-
-
 def read_refs(git_dir: str, prefixes: tuple[str, ...]) -> Optional[list[tuple[str, str]]]:
     """[(name, object id)] of the refs under `prefixes` (each ending in "/"), sorted by name as
-    git sorts them (bytes); None where this cannot say it as `for-each-ref` would, and where
-    more than LOOSE_MAX refs are loose (a server between two `git gc`s that pack them)."""
+    git sorts them (bytes); None where this cannot say it as `for-each-ref` would. (500 loose refs:
+    3.4 ms here, 5.3 ms for `for-each-ref`, which also looks up each ref's object.)"""
     if not prefixes or not all(p.startswith("refs/") and p.endswith("/") for p in prefixes):
         return None
     if any(os.path.exists(os.path.join(git_dir, name)) for name in ("commondir", "reftable")):
         return None
     files: list[tuple[str, str]] = []
     for prefix in prefixes:
-        if not _list_loose(git_dir, prefix, files) or len(files) > LOOSE_MAX:
+        if not _list_loose(git_dir, prefix, files):
             return None
     found: dict[str, str] = {}
     for name, path in files:

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from policy.loose import UNKNOWN, Loose
-from policy.refsfiles import LOOSE_MAX, read_refs
+from policy.refsfiles import read_refs
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -89,20 +89,6 @@ def test_the_refs_read_from_files_are_those_git_lists(tmp_path_factory: object, 
             assert unusual, "the plain case must be read from the files"
         else:
             assert found == expected
-
-
-def test_many_loose_refs_are_left_to_git_until_they_are_packed(tmp_path: Path) -> None:
-    """git lists thousands of loose refs faster than this reads them; packed, they are read here."""
-    repo = bare(tmp_path, "r.git")
-    blob = git(repo, "hash-object", "-w", "--stdin", input=b"x").decode().strip()
-    commit = git(repo, "commit-tree", git(repo, "mktree", input=f"100644 blob {blob}\tf\n".encode()).decode().strip(),
-                 "-m", "m").decode().strip()  # fmt: skip
-    updates = "".join(f"create refs/heads/b{i} {commit}\n" for i in range(LOOSE_MAX + 1))
-    git(repo, "update-ref", "--stdin", input=updates.encode())
-    assert read_refs(str(repo), ("refs/heads/",)) is None
-    git(repo, "pack-refs", "--all")
-    found = read_refs(str(repo), ("refs/heads/",))
-    assert found is not None and len(found) == LOOSE_MAX + 1 and found[0] == ("refs/heads/b0", commit)
 
 
 def test_refs_in_another_format_or_a_worktree_are_left_to_git(tmp_path: Path) -> None:
