@@ -199,6 +199,9 @@ def test_a_damaged_main_refuses_instead_of_judging_with_the_defaults(world: Worl
     blob = repo.git("rev-parse", "main:.branch-policy.yaml")
     assert loose(world.server, blob).exists()
     loose(world.server, blob).unlink()
+    # A warm judge's worker that read main's policy before the damage keeps it (by main's commit:
+    # the same policy, not the defaults); a judge started after it reads main anew, as a cold hook.
+    run(policy_cmd("warm", "stop", str(world.server)), world.server)
     repo.branch("scratch-two")
     result = repo.push("scratch-two")
     assert not result.ok and "internal error, push refused (fail closed)" in result.out, result.out
