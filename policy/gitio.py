@@ -64,6 +64,9 @@ def encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
+_HEX_PAIR = re.compile(r"[0-9a-f]{2}\Z")  # a directory of loose objects
+
+
 class RefInfo(NamedTuple):
     name: str  # full ref name
     sha: str  # what the ref points at (a tag object for annotated tags)
@@ -418,12 +421,19 @@ class Git:
 
     def loose(self) -> Optional[Loose]:
         """The loose objects of the push this hook judges (policy.loose), or None: not in a hook
-        (no GIT_QUARANTINE_PATH), or BRANCH_POLICY_LOOSE=off."""
+        (no GIT_QUARANTINE_PATH), BRANCH_POLICY_LOOSE=off, or none there (git kept the push as a
+        pack, as it does from receive.unpackLimit objects on: every question goes to git then,
+        none is first tried here)."""
         if not self._loose_looked:
             self._loose_looked = True
             path = self.env.get("GIT_QUARANTINE_PATH", "")
-            if os.path.isabs(path) and self.env.get("BRANCH_POLICY_LOOSE") != "off" and os.path.isdir(path):
-                self._loose = Loose(path)
+            if os.path.isabs(path) and self.env.get("BRANCH_POLICY_LOOSE") != "off":
+                try:
+                    names = os.listdir(path)
+                except OSError:
+                    names = []
+                if any(len(name) == 2 and _HEX_PAIR.match(name) for name in names):
+                    self._loose = Loose(path)
         return self._loose
 
     def _shared(self) -> Optional[CatFile]:

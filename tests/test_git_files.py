@@ -215,7 +215,8 @@ def test_an_object_whose_contents_do_not_match_its_id_is_left_to_git(tmp_path: P
 COUNTING_HOOK = """#!/bin/sh
 # the engine as the server hook runs it, in the push's own quarantine, three times in one process:
 # as a process of its own judges one push, then as a warm judge's worker judges push after push.
-# Prints how many git processes each judgement started.
+# Prints how many git processes each judgement started, the verdict, and whether the push's objects
+# were found loose in the quarantine.
 exec {python} -c '
 import io, sys
 from policy import loading
@@ -230,7 +231,7 @@ for across in (False, True, True):
     git.close()
     counts.append(git.processes)
 with open("{out}", "a") as out:
-    out.write(" ".join(map(str, [*counts, code])) + "\\n")
+    out.write(" ".join(map(str, [*counts, code, int(git.loose() is not None)])) + "\\n")
 sys.exit(code)
 '
 """
@@ -256,4 +257,26 @@ def test_a_one_commit_push_starts_one_git_process_in_a_warm_worker(world: World)
     repo.commit("no type", {"src/bad.py": "bad = 1\n"})
     assert not repo.push("feature-count-bad").ok
     counts = [tuple(map(int, line.split())) for line in out.read_text().splitlines()]
-    assert counts == [(3, 3, 1, 0), (3, 3, 1, 1)], counts
+    assert counts == [(3, 3, 1, 0, 1), (3, 3, 1, 1, 1)], counts
+
+
+def test_a_push_kept_as_a_pack_asks_git_for_its_objects(world: World) -> None:
+    """From receive.unpackLimit objects on, git keeps a push as a pack in the quarantine: nothing is
+    tried as a loose file then (a mirror push of 50,000 commits would try each blob in vain), and
+    the worker asks one cat-file beside the walk."""
+    import sys
+
+    repo = seed(world)
+    subprocess.run(["git", "-C", str(world.server), "config", "receive.unpackLimit", "1"], check=True)
+    out = world.root / "processes.txt"
+    hook = world.server / "hooks" / "pre-receive"
+    hook.write_text(COUNTING_HOOK.format(python=sys.executable, out=out))
+    hook.chmod(0o755)
+    repo.branch("feature-packed", "dev")
+    repo.commit("feat: packed", {"src/packed.py": "p = 1\n"})
+    assert repo.push("feature-packed").ok
+    repo.branch("feature-packed-bad", "dev")
+    repo.commit("no type", {"src/bad.py": "bad = 1\n"})
+    assert not repo.push("feature-packed-bad").ok
+    counts = [tuple(map(int, line.split())) for line in out.read_text().splitlines()]
+    assert counts == [(3, 4, 2, 0, 0), (3, 4, 2, 1, 0)], counts
