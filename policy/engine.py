@@ -216,6 +216,8 @@ class Judge:
         self.paths = any(policy.enabled(r) for r in PATH_RULES)
         self._enabled = {rule: policy.enabled(rule) for rule in RULE_IDS}
         self._task_type = task_type.task_type(policy)
+        self._late_tips: set[str] = set()  # tips of new branches judged after the others (_run)
+        self._passed: dict[str, set[str]] = {}  # walked tip -> the late tips its walk reached
 
     # ------------------------------------------------------------------ helpers
     def kind(self, branch: str) -> Optional[str]:
@@ -262,10 +264,14 @@ class Judge:
         )
         late = [(u, b) for u, b in branches if u.created and not self.merge_base and self.kind(b) not in protected]
         late_refs = {u.ref for u, _ in late}
+        # tips of those that the walks of the others pass: reached from a branch walked in this
+        # push, so settled without a question to git where that branch vouches for them (I2)
+        self._late_tips = {u.new for u, _ in late}
         for u, b in branches:
             if u.ref not in late_refs:
                 self._branch_update(u, b, self._walk)
-        lines = self._late_walks(late)
+        settled = self._passed_by_walks(late)
+        lines = self._late_walks([(u, b) for u, b in late if u.ref not in settled])
         for u, b in late:
             self._branch_update(u, b, lambda u, branch, kind: lines.get(branch, []))
         self._other_refs([u for u in ordered if branch_name(u.ref) is None])
@@ -301,6 +307,23 @@ class Judge:
                 self.commits_judged += 1
                 first = min(refs)
                 self._content(commit, first, first, None)
+
+    def _passed_by_walks(self, late: list[tuple[RefUpdate, str]]) -> set[str]:
+        """Refs of new branches whose tips the walks of this push reached, from a branch that
+        vouches for their kind of judgement (I2): every commit they hold is judged already. (A mirror
+        push of 4,759 feature branches merged into main and dev: none of them walked again.) The
+        others are walked; a walk that finds nothing new for one settles it too."""
+        passed: dict[Optional[str], set[str]] = {}  # kind of judgement -> the tips its vouchers reached
+        settled = set()
+        for u, b in late:
+            kind = self.kind(b)
+            k = kind if kind in ("task", "debug") else None
+            if k not in passed:
+                vouching = set(self.ledger.vouchers("", k))
+                passed[k] = set().union(*(seen for tip, seen in self._passed.items() if tip in vouching))
+            if u.new in passed[k]:
+                settled.add(u.ref)
+        return settled
 
     def _order(self, u: RefUpdate) -> tuple[int, str]:
         """Branches before tags; debug branches last among branches, so that a commit a debug
@@ -462,7 +485,11 @@ class Judge:
         # whole, a bootstrap of a million commits would hold main's line, messages and paths.)
         keep_all, keep_merges = kind == "main" and not bootstrap, not bootstrap
         kept: dict[str, Commit] = {}
+        late_tips = self._late_tips
+        passed = self._passed.setdefault(u.new, set())  # late tips this walk reaches
         for commit in landing:
+            if commit.sha in late_tips:
+                passed.add(commit.sha)
             self.commits_judged += 1
             made_here = commit.sha in on_line
             self._commit(commit, u.ref, branch, kind, strict and made_here)
