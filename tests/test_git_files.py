@@ -237,46 +237,36 @@ sys.exit(code)
 """
 
 
+def counted_pushes(world: World, name: str) -> list[tuple[int, ...]]:
+    """An accepted and a refused push of one new branch each, judged by COUNTING_HOOK: its lines."""
+    import sys
+
+    repo = seed(world)
+    out = world.root / "processes.txt"
+    hook = world.server / "hooks" / "pre-receive"
+    hook.write_text(COUNTING_HOOK.format(python=sys.executable, out=out))
+    hook.chmod(0o755)
+    repo.branch(f"feature-{name}", "dev")
+    repo.commit(f"feat: {name}", {f"src/{name}.py": "n = 1\n", "tasks/notes.md": "two blobs\n"})
+    assert repo.push(f"feature-{name}").ok
+    repo.branch(f"feature-{name}-bad", "dev")
+    repo.commit("no type", {"src/bad.py": "bad = 1\n"})
+    assert not repo.push(f"feature-{name}-bad").ok
+    return [tuple(map(int, line.split())) for line in out.read_text().splitlines()]
+
+
 def test_a_one_commit_push_starts_one_git_process_in_a_warm_worker(world: World) -> None:
     """A process that judges one push asks git for the server's settings (`git config`), reads the
     policy on main's commit (a cat-file) and walks the push (a log). A warm judge's worker asks
     once which system config file git reads, and then only walks: the settings' files are the
     same, the policy on main's commit is known, the refs come from the files, the new commit's
     tree, policy file and blob sizes from the push's quarantine. Refused or accepted alike."""
-    import sys
-
-    repo = seed(world)
-    out = world.root / "processes.txt"
-    hook = world.server / "hooks" / "pre-receive"
-    hook.write_text(COUNTING_HOOK.format(python=sys.executable, out=out))
-    hook.chmod(0o755)
-    repo.branch("feature-count", "dev")
-    repo.commit("feat: count", {"src/count.py": "n = 1\n", "tasks/notes.md": "two blobs\n"})
-    assert repo.push("feature-count").ok
-    repo.branch("feature-count-bad", "dev")
-    repo.commit("no type", {"src/bad.py": "bad = 1\n"})
-    assert not repo.push("feature-count-bad").ok
-    counts = [tuple(map(int, line.split())) for line in out.read_text().splitlines()]
-    assert counts == [(3, 3, 1, 0, 1), (3, 3, 1, 1, 1)], counts
+    assert counted_pushes(world, "count") == [(3, 3, 1, 0, 1), (3, 3, 1, 1, 1)]
 
 
 def test_a_push_kept_as_a_pack_asks_git_for_its_objects(world: World) -> None:
     """From receive.unpackLimit objects on, git keeps a push as a pack in the quarantine: nothing is
     tried as a loose file then (a mirror push of 50,000 commits would try each blob in vain), and
     the worker asks one cat-file beside the walk."""
-    import sys
-
-    repo = seed(world)
     subprocess.run(["git", "-C", str(world.server), "config", "receive.unpackLimit", "1"], check=True)
-    out = world.root / "processes.txt"
-    hook = world.server / "hooks" / "pre-receive"
-    hook.write_text(COUNTING_HOOK.format(python=sys.executable, out=out))
-    hook.chmod(0o755)
-    repo.branch("feature-packed", "dev")
-    repo.commit("feat: packed", {"src/packed.py": "p = 1\n"})
-    assert repo.push("feature-packed").ok
-    repo.branch("feature-packed-bad", "dev")
-    repo.commit("no type", {"src/bad.py": "bad = 1\n"})
-    assert not repo.push("feature-packed-bad").ok
-    counts = [tuple(map(int, line.split())) for line in out.read_text().splitlines()]
-    assert counts == [(3, 4, 2, 0, 0), (3, 4, 2, 1, 0)], counts
+    assert counted_pushes(world, "packed") == [(3, 4, 2, 0, 0), (3, 4, 2, 1, 0)]
