@@ -256,12 +256,6 @@ class Judge:
         # that brings no commit of its own (already on a branch judged before or walked earlier in
         # this push: a mirror push of 1,600 merged branches) gets nothing from that walk.
         protected = self.policy.protected_kinds
-        # Is each update of a protected branch a fast-forward? Asked now, answered beside the walks.
-        self._fast_forward = self.facts.ancestry(
-            (u.old, u.new)
-            for u, b in branches
-            if self.kind(b) in protected and not u.created and not u.deleted and self.on("protected-ref")
-        )
         late = [(u, b) for u, b in branches if u.created and not self.merge_base and self.kind(b) not in protected]
         late_refs = {u.ref for u, _ in late}
         # tips of those that the walks of the others pass: reached from a branch walked in this
@@ -350,10 +344,7 @@ class Judge:
         if self.policy.judging_all:  # a malformed policy must never reach main: it would lock the server
             self.policy_files.append((u.ref, branch, u.new))
             self._read(f"{u.new}:{POLICY_FILE}")  # read beside the walks
-        if protected and not u.created and self.on("protected-ref"):
-            fast_forward = self._fast_forward[(u.old, u.new)]()
-            self.add(protected_ref.check_branch(u, branch, fast_forward))
-
+        # an update of a protected branch must be a fast-forward: `_walk` says, from the branch's line
         first_parent = walk(u, branch, kind)
         self.walked[branch] = u.new
         if kind == "task" and (u.created or self.merge_base) and self.on("task-base"):
@@ -475,7 +466,15 @@ class Judge:
         else:
             line_exclude = [self.merge_base, *self.judged] if self.merge_base else [u.old]
         landing = self.facts.walk([u.new], sorted(set(exclude + walked)), paths=self.paths)  # git starts now
-        first_parent = self.facts.first_parent([u.new], line_exclude)  # and this runs beside it
+        check_fast_forward = not u.created and kind in self.policy.protected_kinds and self.on("protected-ref")
+        try:
+            first_parent = self.facts.first_parent([u.new], line_exclude)  # and this runs beside it
+        except Exception:  # what is found before a failure still refuses (on_error: allow)
+            if check_fast_forward:
+                self.add(protected_ref.check_branch(u, branch, self.facts.is_ancestor(u.old, u.new)))
+            raise
+        if check_fast_forward:  # judged before the commits the walk brings, as it is listed
+            self.add(protected_ref.check_branch(u, branch, self._fast_forward(u, first_parent)))
         on_line = {entry[0] for entry in first_parent}
         unlanded = set(on_line)  # the line's commits that the walk does not bring
         strict = kind in self.policy.settings("commit-message")["strict_branches"]
@@ -514,6 +513,14 @@ class Judge:
             if made is not None:  # for the others `_made_on` has nothing to judge
                 self._made_on(made, u.ref, branch, kind, bootstrap)
         return first_parent
+
+    def _fast_forward(self, u: RefUpdate, first_parent: list[tuple[str, ...]]) -> bool:
+        """Whether `old` is an ancestor of `new`: proven by the line of `new ^old` when its last
+        commit's first parent is `old` (an ordinary fast-forward: no process); else git says
+        (`merge-base --is-ancestor`: `old` reached through a merge's other parent, or not at all)."""
+        if first_parent and len(first_parent[-1]) > 1 and first_parent[-1][1] == u.old:
+            return True
+        return self.facts.is_ancestor(u.old, u.new)
 
     def _commit(self, c: Commit, ref: str, branch: str, kind: Optional[str], strict: bool) -> None:
         """Rules that judge one landing commit by itself. (This runs for every commit of a range:

@@ -181,3 +181,33 @@ def test_a_runs_own_commits_outside_its_folder_are_each_listed(world: World) -> 
     judge = judge_push(world, {name: repo.sha()})
     listed = {v.commit for v in judge.out if v.rule == "task-scope"}
     assert listed == set(shas), judge.out
+
+
+def test_a_protected_fast_forward_is_proven_by_its_line_else_asked(world: World) -> None:
+    """dev moved on by a commit: its first-parent line ends on the old tip, which proves the
+    fast-forward (no merge-base). Old dev reached only through a merge's other parent: git is
+    asked, and it is a fast-forward too. A rewrite: refused."""
+    repo = seed(world)
+    old = repo.sha("dev")
+    repo.checkout("dev")
+    repo.commit("feat: on dev", {"src/dev.py": "d = 1\n"})
+    moved = repo.sha()
+    git = Git(cwd=str(world.server))
+    git.run("fetch", "-q", str(repo.path), f"{moved}:refs/bench-tmp/moved")
+    tree = git.run("rev-parse", f"{moved}^{{tree}}").decode().strip()
+    elsewhere = git.run("commit-tree", tree, "-m", "feat: a history of its own").decode().strip()  # no parent
+    through_merge = (
+        git.run("commit-tree", tree, "-p", elsewhere, "-p", old, "-m", "Merge branch 'dev'").decode().strip()
+    )
+    rewrite = git.run("commit-tree", tree, "-p", elsewhere, "-m", "feat: rewritten dev").decode().strip()
+    state = server_state(git)
+
+    def judged(new: str) -> tuple[list[str], int]:
+        git = Git(cwd=str(world.server))
+        before = git.processes
+        found = Judge(git, Policy.defaults(), state, [RefUpdate("refs/heads/dev", old, new)]).run()
+        return [v.rule for v in found if v.rule == "protected-ref"], git.processes - before
+
+    assert judged(moved) == ([], 3)  # its walk, its line, one cat-file: no merge-base
+    assert judged(through_merge) == ([], 4)  # and the merge-base that finds old dev behind the merge
+    assert judged(rewrite)[0] == ["protected-ref"]
