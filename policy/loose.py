@@ -28,6 +28,9 @@ Answer = Union[bytes, None, object]  # contents, None (git would say "missing"),
 _OID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
 _KINDS = {b"blob", b"tree", b"commit", b"tag"}
 _HEADER_MAX = 32  # "commit 18446744073709551615\0" fits
+# compressed bytes read for a size: deflate's block header (its code tables, under 400 bytes) and the
+# header's 32 bytes fit; were they not there, no header would be found and git would be asked
+_HEADER_READ = 1024
 # blobs not in the quarantine whose contents a push asks for by path (the policy file a branch
 # carries, unchanged from main's): contents by object id, a pure function of it
 _KNOWN: dict[str, bytes] = {}
@@ -47,12 +50,13 @@ class Loose:
     def __init__(self, directory: str) -> None:
         self.directory = directory
 
-    def _file(self, oid: str) -> Optional[bytes]:
+    def _file(self, oid: str, limit: int = -1) -> Optional[bytes]:
+        """The loose file of `oid` (its first `limit` bytes), None where there is none."""
         if not _OID.match(oid):
             return None
         try:
             with open(os.path.join(self.directory, oid[:2], oid[2:]), "rb") as handle:
-                return handle.read()
+                return handle.read(limit)
         except OSError:
             return None
 
@@ -75,8 +79,9 @@ class Loose:
         return kind, body
 
     def size(self, oid: str) -> Optional[int]:
-        """The size of a loose blob, from the header git wrote (None: not a loose blob here)."""
-        data = self._file(oid)
+        """The size of a loose blob, from the header git wrote (None: not a loose blob here). Only
+        the file's start is read: the header is its first bytes, whatever the blob's size."""
+        data = self._file(oid, _HEADER_READ)
         if data is None:
             return None
         try:

@@ -203,6 +203,14 @@ def test_a_mis_sorted_tree_is_searched_as_git_searches_it(tmp_path: Path) -> Non
     assert [reader.contents(f"{commit}:{name}") for name in ("a", "b", "c", "d")] == [None, b"one\n", b"one\n", None]
 
 
+def test_a_large_blob_s_size_is_read_from_its_first_bytes(tmp_path: Path) -> None:
+    """The size of a 4 MB pushed file (incompressible, or not) without reading all of it."""
+    quarantine = tmp_path / "q"
+    for body in (os.urandom(4 << 20), b"x" * (4 << 20)):
+        oid = loose_object(quarantine, "blob", body)
+        assert Loose(str(quarantine)).size(oid) == len(body)
+
+
 def test_an_object_whose_contents_do_not_match_its_id_is_left_to_git(tmp_path: Path) -> None:
     quarantine = tmp_path / "q"
     oid = loose_object(quarantine, "blob", b"what git wrote\n")
