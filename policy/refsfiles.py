@@ -56,12 +56,11 @@ def read_refs(git_dir: str, prefixes: tuple[str, ...]) -> Optional[list[tuple[st
         if not _OID.match(oid):
             return None  # a symbolic ref ("ref: ..."), or not an object id
         found[name] = oid.decode("ascii")
-    packed = _packed(git_dir)
+    packed = _packed(git_dir, prefixes)
     if packed is None:
         return None
     for name, packed_oid in packed.items():
-        if name.startswith(prefixes) and name not in found:
-            found[name] = packed_oid
+        found.setdefault(name, packed_oid)  # a loose ref wins over a packed one
     return sorted(found.items(), key=lambda item: item[0].encode("utf-8", "surrogateescape"))
 
 
@@ -91,7 +90,9 @@ def _list_loose(git_dir: str, prefix: str, files: list[tuple[str, str]]) -> bool
     return True
 
 
-def _packed(git_dir: str) -> Optional[dict[str, str]]:
+def _packed(git_dir: str, prefixes: tuple[str, ...]) -> Optional[dict[str, str]]:
+    """The packed refs under `prefixes` (the others are not read further, as git lists only these)."""
+    wanted = tuple(p.encode("utf-8", "surrogateescape") for p in prefixes)
     try:
         with open(os.path.join(git_dir, "packed-refs"), "rb") as handle:
             data = handle.read()
@@ -108,8 +109,12 @@ def _packed(git_dir: str) -> Optional[dict[str, str]]:
                 return None
             continue
         oid, space, raw = line.partition(b" ")
+        if not space or not _OID.match(oid):
+            return None
+        if not raw.startswith(wanted):
+            continue
         name = raw.decode("utf-8", "surrogateescape")
-        if not space or not _OID.match(oid) or not all(_COMPONENT.match(c) for c in name.split("/")):
+        if not all(_COMPONENT.match(c) for c in name.split("/")):
             return None
         found[name] = oid.decode("ascii")
     return found
