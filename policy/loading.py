@@ -179,6 +179,8 @@ def _config_key(git: Git) -> Optional[tuple[object, ...]]:
     if not ACROSS_PUSHES or not git_dir or "GIT_COMMON_DIR" in env:
         return None
     git_dir = os.path.join(git.cwd or os.getcwd(), git_dir)
+    if os.path.exists(os.path.join(git_dir, "commondir")):
+        return None
     system = _system_file(git)
     home, xdg = env.get("HOME"), env.get("XDG_CONFIG_HOME")
     if "GIT_CONFIG_GLOBAL" in env:
@@ -191,8 +193,6 @@ def _config_key(git: Git) -> Optional[tuple[object, ...]]:
     paths = [system, *user, os.path.join(git_dir, "config"), os.path.join(git_dir, "config.worktree")]
     contents: list[object] = [os.path.realpath(git_dir), *sorted((k, v) for k, v in env.items()
                               if k.startswith("GIT_CONFIG") or k in ("HOME", "XDG_CONFIG_HOME"))]  # fmt: skip
-    if os.path.exists(os.path.join(git_dir, "commondir")):
-        return None
     for path in paths:
         try:
             with open(path, "rb") as handle:
