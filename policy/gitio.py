@@ -17,7 +17,7 @@ import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
-from typing import IO, Any, Callable, Generic, NamedTuple, Optional, TypeVar
+from typing import IO, Callable, Generic, NamedTuple, Optional, TypeVar
 
 from policy.errors import BranchPolicyError
 from policy.loose import UNKNOWN, Loose
@@ -757,13 +757,17 @@ class _ContentsView:
         return self._mux.contents
 
 
+_Sizes = dict[str, tuple[int, str]]
+_Contents = dict[str, Optional[bytes]]
+
+
 class _LooseSizes:
     """`Git.size_feed` in a push's quarantine: a blob loose there is answered from its header; the
     others go to git's feed (`rest`), started at the first of them."""
 
-    def __init__(self, loose: Loose, limit: int, rest: Callable[[], Any]) -> None:
+    def __init__(self, loose: Loose, limit: int, rest: Callable[[], Feed[str, _Sizes] | _SizesView]) -> None:
         self._loose, self._limit, self._start = loose, limit, rest
-        self._rest: Optional[Any] = None
+        self._rest: Optional[Feed[str, _Sizes] | _SizesView] = None
         self._found: dict[str, tuple[int, str]] = {}
 
     def add(self, line: str) -> None:
@@ -787,9 +791,14 @@ class _LooseSizes:
 class _LooseContents:
     """`Git.contents_feed` in a push's quarantine (see `_LooseSizes`)."""
 
-    def __init__(self, loose: Loose, each: Optional[Callable[[str, bytes], bool]], rest: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        loose: Loose,
+        each: Optional[Callable[[str, bytes], bool]],
+        rest: Callable[[], Feed[str, _Contents] | _ContentsView],
+    ) -> None:
         self._loose, self._each, self._start = loose, each, rest
-        self._rest: Optional[Any] = None
+        self._rest: Optional[Feed[str, _Contents] | _ContentsView] = None
         self._found: dict[str, Optional[bytes]] = {}
 
     def add(self, spec: str) -> None:
@@ -798,7 +807,7 @@ class _LooseContents:
             if self._rest is None:
                 self._rest = self._start()
             self._rest.add(spec)
-        elif not isinstance(answer, bytes):
+        elif not isinstance(answer, bytes):  # None: git would say "missing"
             self._found[spec] = None
         elif self._each is None or not self._each(spec, answer):
             self._found[spec] = answer
