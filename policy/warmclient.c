@@ -6,16 +6,22 @@
    and stderr (SCM_RIGHTS) with argv, the working directory, the environment and the umask, and
    exit with its verdict.
 
-   Usage (written into the hook by `policy install --server`):
-       branch-policy-warm-client PYTHON IMPORT-PATH... -- pre-receive ARGS...
+   Two ways to run it (`policy install --server` compiles it into the repository's hooks):
+     as the hook itself, hooks/pre-receive (no argument is "--"): the installation's key comes
+       from the hook script next to it (SCRIPT, its KEY_LINE), and every push the judge does not
+       take goes to that script, by exec, with stdin unread: no warm judge, BRANCH_POLICY_WARM=off,
+       a legacy hook (pre-receive.legacy, which needs git's lines too), a key it cannot read;
+     as a client: branch-policy-pre-receive's own call when a legacy hook runs first,
+       pre-receive PYTHON IMPORT-PATH... -- pre-receive ARGS...
    PYTHON and the import paths are the hook's own: the judge serves only a client of its own
    installation (else it answers "stale" and exits).
 
-   Exit status: the verdict; or 75 (COLD) whenever the judge did not take the push (no judge,
-   refused, another user's, stale, declined, no answer in 20 s, anything unexpected): nothing was
-   read from stdin then, and the hook runs the Python client, which may start a judge, then the
-   ordinary path. A judge that took the push and gives no verdict refuses it with one line (2).
-   Starting a judge is the Python client's job. Plain C99 and POSIX (Linux: SO_PEERCRED). */
+   Exit status: the verdict; or, as a client, 75 (COLD) whenever the judge did not take the push
+   (no judge, refused, another user's, stale, declined, no answer in 20 s, anything unexpected):
+   nothing was read from stdin then, and the script runs the Python client, which may start a
+   judge, then the ordinary path. A judge that took the push and gives no verdict refuses it with
+   one line (2), as does a hook whose script cannot be run (1). Starting a judge is the Python
+   client's job. Plain C99 and POSIX (Linux: SO_PEERCRED). */
 
 #define _GNU_SOURCE /* struct ucred, SO_PEERCRED, MSG_NOSIGNAL */
 #include <errno.h>
@@ -38,6 +44,10 @@
 #define ACK_MS 20000 /* policy/warmclient.py ACK_SECONDS */
 static const char PROTOCOL[] = "branch-policy-warm 2";
 static const char SOCKET_NAME[] = "judge2.sock";
+static const char SCRIPT[] = "branch-policy-pre-receive"; /* policy/commands/install.py SCRIPT */
+static const char KEY_LINE[] = "\n# warm judge key (hex): "; /* policy/commands/install.py KEY_LINE */
+/* policy/commands/install.py MARKER: how install and doctor know this binary as branch-policy's */
+const char branch_policy_marker[] = "# installed by branch-policy (policy install)";
 
 extern char **environ;
 
@@ -127,21 +137,33 @@ static int cold(const char *why) {
     return COLD;
 }
 
-/* After the judge took the push: no verdict refuses it, with one line (the Python client's). */
-static int refuse(const char *what) {
+/* One line on stderr, as the hook says it (GitLab shows only lines that start GL-HOOK-ERR). */
+static void say(const char *what, const char *tail) {
     const char *gl_id = getenv("GL_ID"), *gl_protocol = getenv("GL_PROTOCOL");
     const char *prefix = (gl_id && *gl_id) || (gl_protocol && *gl_protocol) ? "GL-HOOK-ERR: " : "";
     struct buffer line = {0};
-    const char *tail = "; push refused (fail closed)\n";
     if (!append(&line, prefix, strlen(prefix)) && !append(&line, "branch-policy: ", 15) &&
         !append(&line, what, strlen(what)) && !append(&line, tail, strlen(tail))) {
         ssize_t written = write(2, line.data, line.size);
         (void)written;
     }
     free(line.data);
+}
+
+/* After the judge took the push: no verdict refuses it, with one line (the Python client's). */
+static int refuse(const char *what) {
+    say(what, "; push refused (fail closed)\n");
     how = "warm: refused (native)";
     log_line();
     return 2;
+}
+
+/* As the hook itself, a push it can neither hand on nor judge: refused, with one line (1). */
+static int refuse_plain(const char *what) {
+    say(what, "; push refused (fail closed)\n");
+    how = "refused (native hook)";
+    log_line();
+    return 1;
 }
 
 static int connect_to(int sock, const char *directory) {
@@ -211,15 +233,12 @@ static int send_request(int sock, const struct buffer *body) {
     return 0;
 }
 
-int main(int argc, char **argv) {
-    const char *warm = getenv("BRANCH_POLICY_WARM");
-    if (warm && strcmp(warm, "off") == 0) return COLD;
+/* Hand the push to the judge: its verdict, or COLD. `key` is the installation's (PYTHON and its
+   import paths, one per line), `args` what the judge runs (the hook's name, then its arguments). */
+static int judge(const char *key, int nargs, char **args) {
     signal(SIGPIPE, SIG_IGN);
-    cwd = current_directory();
+    if (!cwd) cwd = current_directory();
     if (!cwd) return cold("cold (native): no working directory");
-    int dashes = 1;
-    while (dashes < argc && strcmp(argv[dashes], "--") != 0) dashes++;
-    if (dashes < 2 || dashes >= argc) return cold("cold (native): usage: PYTHON IMPORT-PATH... -- ARGS...");
 
     /* the judge's directory: policy.warmclient.judge_directory */
     const char *git_dir = getenv("GIT_DIR");
@@ -243,24 +262,20 @@ int main(int argc, char **argv) {
         return cold("cold (native): the socket is another user's");
 
     /* the request: tag, key, cwd, umask, argc, argv..., envc, env... (NUL between fields) */
-    struct buffer body = {0}, key = {0};
-    for (int i = 1; i < dashes; i++)
-        if ((i > 1 && append(&key, "\n", 1)) || append(&key, argv[i], strlen(argv[i])))
-            return cold("cold (native): out of memory");
+    struct buffer body = {0};
     mode_t mask = umask(077);
     umask(mask);
     long envc = 0;
     for (char **e = environ; *e; e++) envc++;
-    int failed = field(&body, PROTOCOL, 1) || field(&body, key.data ? key.data : "", 0) || field(&body, cwd, 0) ||
-                 number(&body, (long)mask) || number(&body, (long)(argc - dashes - 1));
-    for (int i = dashes + 1; i < argc && !failed; i++) failed = field(&body, argv[i], 0);
+    int failed = field(&body, PROTOCOL, 1) || field(&body, key, 0) || field(&body, cwd, 0) ||
+                 number(&body, (long)mask) || number(&body, (long)nargs);
+    for (int i = 0; i < nargs && !failed; i++) failed = field(&body, args[i], 0);
     failed = failed || number(&body, envc);
     for (char **e = environ; *e && !failed; e++) failed = field(&body, *e, 0);
     if (failed) return cold("cold (native): out of memory");
 
     if (send_request(sock, &body) != 0) return cold("cold (native): the request could not be sent");
     free(body.data);
-    free(key.data);
 
     /* its first answer: A (it took the push), S (stale: it exits), C (declined), nothing */
     struct timespec deadline;
@@ -299,4 +314,118 @@ int main(int argc, char **argv) {
     how = text;
     log_line();
     return code;
+}
+
+/* Hand the push to the hook script next to this binary (exec: stdin is still unread), as it
+   would have been run itself; or refuse it, with one line, when that script cannot be run. */
+static int run_script(const char *directory, int argc, char **argv) {
+    struct buffer script = {0};
+    if (append(&script, directory, strlen(directory)) || append(&script, "/", 1) ||
+        append(&script, SCRIPT, strlen(SCRIPT)))
+        return refuse_plain("out of memory");
+    signal(SIGPIPE, SIG_DFL); /* as git left it (an ignored signal stays ignored across exec) */
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    if (!args) return refuse_plain("out of memory");
+    args[0] = script.data;
+    for (int i = 1; i < argc; i++) args[i] = argv[i];
+    execv(script.data, args);
+    int error = errno;
+    struct buffer what = {0};
+    char *real = realpath(".", NULL); /* where git runs the hook: the repository */
+    const char *here = real ? real : "<this repository>";
+    const char *parts[] = {script.data[0] == '/' ? "" : here, script.data[0] == '/' ? "" : "/", script.data,
+                           " cannot be run (", strerror(error), "); fix: re-run policy install --server ", here};
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+        if (append(&what, parts[i], strlen(parts[i]))) return refuse_plain("out of memory");
+    return refuse_plain(what.data);
+}
+
+/* The installation's key, from the line KEY_LINE of the script (hex); NULL when it has none. */
+static char *script_key(const char *directory) {
+    struct buffer path = {0}, text = {0};
+    if (append(&path, directory, strlen(directory)) || append(&path, "/", 1) || append(&path, SCRIPT, strlen(SCRIPT)))
+        return NULL;
+    int fd = open(path.data, O_RDONLY | O_CLOEXEC);
+    free(path.data);
+    if (fd < 0) return NULL;
+    char chunk[8192];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0 || text.size > (1u << 20) || append(&text, chunk, (size_t)n)) break;
+    }
+    close(fd);
+    char *line = text.data ? strstr(text.data, KEY_LINE) : NULL;
+    char *key = NULL;
+    if (line) {
+        const char *hex = line + strlen(KEY_LINE);
+        size_t digits = strspn(hex, "0123456789abcdef");
+        if (digits && digits % 2 == 0 && hex[digits] == '\n' && (key = malloc(digits / 2 + 1))) {
+            for (size_t i = 0; i < digits / 2; i++) {
+                unsigned value;
+                sscanf(hex + 2 * i, "%2x", &value);
+                key[i] = (char)value;
+            }
+            key[digits / 2] = '\0';
+            if (strlen(key) != digits / 2) { /* a NUL in it: no key */
+                free(key);
+                key = NULL;
+            }
+        }
+    }
+    free(text.data);
+    return key;
+}
+
+/* Run as hooks/pre-receive itself: the warm judge's verdict, or the script's. */
+static int as_hook(int argc, char **argv) {
+    cwd = current_directory();
+    char *directory = strdup(argv[0] ? argv[0] : "");
+    if (!directory) return refuse_plain("out of memory");
+    char *slash = strrchr(directory, '/');
+    if (!slash) {
+        free(directory);
+        directory = strdup(".");
+        if (!directory) return refuse_plain("out of memory");
+    } else if (slash == directory) {
+        slash[1] = '\0';
+    } else {
+        *slash = '\0';
+    }
+    const char *warm = getenv("BRANCH_POLICY_WARM");
+    if (warm && strcmp(warm, "off") == 0) return run_script(directory, argc, argv);
+    struct buffer legacy = {0};
+    if (append(&legacy, directory, strlen(directory)) || append(&legacy, "/pre-receive.legacy", 19))
+        return refuse_plain("out of memory");
+    int has_legacy = access(legacy.data, X_OK) == 0;
+    free(legacy.data);
+    if (has_legacy) return run_script(directory, argc, argv);
+    char *key = script_key(directory);
+    if (!key) {
+        cold("cold (native): no key in the hook script");
+        return run_script(directory, argc, argv);
+    }
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    if (!args) return refuse_plain("out of memory");
+    args[0] = "pre-receive";
+    for (int i = 1; i < argc; i++) args[i] = argv[i];
+    int code = judge(key, argc, args);
+    free(args);
+    free(key);
+    if (code == COLD) return run_script(directory, argc, argv);
+    return code;
+}
+
+int main(int argc, char **argv) {
+    int dashes = 1;
+    while (dashes < argc && strcmp(argv[dashes], "--") != 0) dashes++;
+    if (dashes >= argc) return as_hook(argc, argv);
+    const char *warm = getenv("BRANCH_POLICY_WARM");
+    if (warm && strcmp(warm, "off") == 0) return COLD;
+    if (dashes < 2) return cold("cold (native): usage: PYTHON IMPORT-PATH... -- ARGS...");
+    struct buffer key = {0};
+    for (int i = 1; i < dashes; i++)
+        if ((i > 1 && append(&key, "\n", 1)) || append(&key, argv[i], strlen(argv[i])))
+            return cold("cold (native): out of memory");
+    return judge(key.data, argc - dashes - 1, argv + dashes + 1);
 }

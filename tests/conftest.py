@@ -209,6 +209,14 @@ class Repo:
         return run(policy_cmd(*args), self.path, env=env)
 
 
+def hook_script(server: Path) -> Path:
+    """The server's hook script: hooks/pre-receive, or beside it when the native client is the hook."""
+    hooks = server / "hooks"
+    beside = hooks / "branch-policy-pre-receive"
+    native = beside.exists() and not (hooks / "pre-receive").read_bytes().startswith(b"#!")
+    return beside if native else hooks / "pre-receive"
+
+
 class World:
     """A bare 'server' with the hook installed and a clone of it."""
 

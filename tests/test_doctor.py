@@ -32,7 +32,14 @@ def test_doctor_on_a_server(seeded: tuple[World, Repo]) -> None:
     run(["git", "config", "receive.fsckObjects", "true"], world.server)
     run(["git", "commit-graph", "write", "--reachable"], world.server)
     assert "the repository has a commit-graph" in doctor(world.root, "--server", server)[1]
-    hook = world.server / "hooks" / "pre-receive"
+    hook, script = world.server / "hooks" / "pre-receive", world.server / "hooks" / "branch-policy-pre-receive"
+    assert hook.read_bytes()[:4] == b"\x7fELF"  # the native client is the hook; its script is beside it
+    script.chmod(0o644)
+    code, out = doctor(world.root, "--server", server)
+    assert code == 1 and f"{script} is missing or not executable" in out, out
+    assert f"fix: policy install --server {server}" in out
+    assert run(policy_cmd("install", "--server", server), world.root).ok  # the fix, as printed
+    assert doctor(world.root, "--server", server)[0] == 0
     hook.chmod(0o644)
     code, out = doctor(world.root, "--server", server)
     assert code == 1 and f"fix: chmod +x {hook}" in out, out

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Optional
 
-from conftest import Repo, World, refused
+from conftest import Repo, World, hook_script, refused
 
 from policy.config import Policy, parse_policy_bytes
 from policy.gitio import Git
@@ -35,7 +35,7 @@ def test_server_settings_read_with_one_git_process(tmp_path: Path) -> None:
 
 
 def hook_text(world: World) -> str:
-    return (world.server / "hooks" / "pre-receive").read_text()
+    return hook_script(world.server).read_text()
 
 
 def test_the_server_hook_starts_python_without_site(seeded: tuple[World, Repo]) -> None:
@@ -52,7 +52,7 @@ def test_a_stale_import_path_falls_back_to_the_ordinary_start(seeded: tuple[Worl
     """The directories written into the hook are gone (branch-policy reinstalled elsewhere): the
     hook starts Python the ordinary way and judges exactly as before."""
     world, repo = seeded
-    hook = world.server / "hooks" / "pre-receive"
+    hook = hook_script(world.server)
     stale = 'sys.path[0:0] = ["/nonexistent/branch-policy"]'
     text, count = re.subn(r"sys\.path\[0:0\] = \[[^\]]*\]", stale, hook_text(world))
     assert count == 2  # the legacy-hook branch and the plain one

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import Repo, World, config, policy_cmd, run
+from conftest import Repo, World, config, hook_script, policy_cmd, run
 
 HOOKS = ("pre-commit", "commit-msg", "pre-merge-commit", "pre-push")
 
@@ -162,4 +162,4 @@ def test_a_server_whose_path_is_not_utf8_gets_a_working_hook(tmp_path: Path) -> 
     repo.commit("no type here", {"src/x.py": "x = 1\n"})
     refused = push()
     assert refused.returncode != 0 and b"commit-message" in refused.stderr, refused.stderr
-    assert os.fsencode(str(world.server)) in (world.server / "hooks" / "pre-receive").read_bytes()
+    assert os.fsencode(str(world.server)) in hook_script(world.server).read_bytes()

@@ -4,6 +4,7 @@ verdict whatever state the judge is in: absent, stale, killed mid-push, busy, be
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -13,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Repo, World, config, policy_cmd, refused, run, seed, warm_judges
+from conftest import Repo, World, config, hook_script, policy_cmd, refused, run, seed, warm_judges
 
 import policy.warmclient
 
@@ -68,7 +69,7 @@ def gone(pid: int) -> bool:
 
 def warm_only(server: Path) -> None:
     """Make the hook's cold path say so and refuse: a push it accepts was judged warm."""
-    hook = server / "hooks" / "pre-receive"
+    hook = hook_script(server)
     text = hook.read_text()
     cut = text.rindex('\nexec "$PYTHON" -S -c ')
     hook.write_text(text[:cut] + f'\necho "{JUDGED_COLD}" >&2\nexit 9\n')
@@ -133,7 +134,8 @@ def test_warm_and_cold_give_the_same_verdicts_and_text(tmp_path: Path) -> None:
 
 def test_absent_judge_is_started_and_the_push_judged_cold(tmp_path: Path) -> None:
     world = World(tmp_path)
-    assert (world.server / "hooks" / "branch-policy-warm-client").stat().st_mode & 0o777 == 0o755
+    hook = world.server / "hooks" / "pre-receive"  # the native client itself
+    assert hook.read_bytes()[:4] == b"\x7fELF" and hook.stat().st_mode & 0o777 == 0o755
     repo = seed(world)  # the first push found no judge: judged cold, and the Python client started one
     assert hows(tmp_path)[:2] == ["cold (native): no judge", "cold: no judge (one starts)"]
     pid = wait_for(lambda: judge_pid(world.server))
@@ -467,45 +469,63 @@ def test_no_warm_judge_when_installed_without(seeded: tuple[World, Repo]) -> Non
     assert judge_pid(world.server) is None
 
 
-def test_off_and_a_broken_or_missing_native_client_judge_the_same(seeded: tuple[World, Repo], tmp_path: Path) -> None:
+def test_off_a_legacy_hook_and_a_missing_script_through_the_native_hook(
+    seeded: tuple[World, Repo], tmp_path: Path
+) -> None:
+    """The native client is the hook: off, it hands the push to its script; with a legacy hook, the
+    script runs that one, then asks the judge through the binary; without its script, the push is
+    refused with one line, and the fix it names makes the next push go through."""
     world, repo = seeded
     warm_only(world.server)  # a push that passes was judged warm
     start_judge(world.server)
-    client = world.server / "hooks" / "branch-policy-warm-client"
+    hooks = world.server / "hooks"
     hows(tmp_path)
     repo.commit("no type here", {"n.py": "n = 1\n"})
     result = run(["git", "push", "origin", "dev"], repo.path, env={"BRANCH_POLICY_WARM": "off"})
-    assert not result.ok and JUDGED_COLD in result.out, result.out  # off: neither client asked the judge
-    assert hows(tmp_path) == []
+    assert not result.ok and JUDGED_COLD in result.out, result.out  # off: the script judged it, cold
+    assert hows(tmp_path) == []  # and no client asked the judge
     assert refused(repo.push("dev"), "commit-message") and hows(tmp_path) == ["warm: 1 (native)"]
     repo.git("reset", "-q", "--hard", "HEAD~1")
-    binary = client.read_bytes()
-    # an empty file would run as an empty shell script (exit 0, the push accepted unjudged): never run
-    for broken in (b"", binary[:100], None):  # truncated, cut in its header, gone: the Python client judges
-        client.unlink(missing_ok=True)
-        if broken is not None:
-            client.write_bytes(broken)
-            client.chmod(0o755)
-        repo.commit(f"no type {len(broken or '')}", {"n.py": f"n = {len(broken or '')}\n"})
-        result = repo.push("dev")
-        assert refused(result, "commit-message"), result.out
-        assert hows(tmp_path) == ["warm: 1"], broken
-        repo.git("reset", "-q", "--hard", "HEAD~1")
-    repo.commit("feat: accepted", {"n.py": "n = 2\n"})
+
+    legacy = hooks / "pre-receive.legacy"
+    legacy.write_text('#!/bin/sh\nwhile read -r old new ref; do echo "legacy saw $ref" >&2; done\n')
+    legacy.chmod(0o755)
+    repo.commit("still no type", {"n.py": "n = 2\n"})
+    result = repo.push("dev")
+    assert refused(result, "commit-message") and "legacy saw refs/heads/dev" in result.out, result.out
+    assert hows(tmp_path) == ["warm: 1 (native)"]  # through the binary, called by the script as a client
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    legacy.unlink()
+
+    script = hook_script(world.server)
+    assert script.name == "branch-policy-pre-receive"
+    script.unlink()
+    repo.commit("feat: accepted once the hook is whole", {"n.py": "n = 3\n"})
+    result = repo.push("dev")
+    assert not result.ok, result.out
+    lines = [line.rstrip() for line in result.out.splitlines() if "branch-policy:" in line]
+    assert lines == [
+        f"remote: branch-policy: {hooks}/branch-policy-pre-receive cannot be run (No such file or directory); "
+        f"fix: re-run policy install --server {world.server}; push refused (fail closed)"
+    ], result.out
+    assert hows(tmp_path) == ["cold (native): no key in the hook script", "refused (native hook)"]
+    fix = lines[0].split("fix: re-run ", 1)[1].split(";", 1)[0]
+    assert run(policy_cmd(*shlex.split(fix)[1:]), tmp_path).ok  # the hint, literally
+    assert os.access(script, os.X_OK)
     assert repo.push("dev").ok
-    assert hows(tmp_path) == ["warm: 0"]
+    assert world.server_sha("refs/heads/dev") == repo.sha()
 
 
 def test_no_compiler_the_python_client_judges_warm(seeded: tuple[World, Repo], tmp_path: Path) -> None:
     world, repo = seeded
-    client = world.server / "hooks" / "branch-policy-warm-client"
-    assert client.exists()
+    hook, script = world.server / "hooks" / "pre-receive", world.server / "hooks" / "branch-policy-pre-receive"
+    assert not hook.read_bytes().startswith(b"#!") and script.exists()
     result = run(policy_cmd("install", "--server", str(world.server)), tmp_path, env={"CC": str(tmp_path / "no-cc")})
     assert result.ok, result.out
     assert f"warm client: Python (no C compiler ({tmp_path / 'no-cc'}: No such file or directory))" in result.out
     result = run(policy_cmd("install", "--server", str(world.server)), tmp_path, env={"CC": "/bin/false"})
     assert result.ok and "; warm client: Python (/bin/false failed: exit status 1)" in result.out, result.out
-    assert not client.exists() and client.name not in (world.server / "hooks" / "pre-receive").read_text()
+    assert hook.read_text().startswith("#!/bin/sh") and not script.exists()  # the script is the hook
     warm_only(world.server)
     start_judge(world.server)
     hows(tmp_path)
@@ -513,8 +533,13 @@ def test_no_compiler_the_python_client_judges_warm(seeded: tuple[World, Repo], t
     assert repo.push("dev").ok
     assert hows(tmp_path) == ["warm: 0"]  # by the Python client
     result = run(policy_cmd("install", "--server", str(world.server)), tmp_path)
-    assert result.ok and "; warm client: native (branch-policy-warm-client)" in result.out, result.out
-    assert client.exists()
+    assert result.ok and "; warm client: native (the hook; its script: branch-policy-pre-receive)" in result.out
+    assert not hook.read_bytes().startswith(b"#!") and script.exists()
+    repo.commit("feat: judged warm, natively", {"p.py": "p = 2\n"})
+    start_judge(world.server)
+    hows(tmp_path)
+    assert repo.push("dev").ok
+    assert hows(tmp_path) == ["warm: 0 (native)"]
 
 
 def test_both_clients_find_the_judge_of_an_awkward_path(tmp_path: Path) -> None:
@@ -526,7 +551,7 @@ def test_both_clients_find_the_judge_of_an_awkward_path(tmp_path: Path) -> None:
     os.makedirs(deep)
     server = deep + b"/server.git"
     assert subprocess.run(["git", "init", "-q", "--bare", server], capture_output=True).returncode == 0
-    client = str(World(tmp_path).server / "hooks" / "branch-policy-warm-client")  # as installed elsewhere
+    client = str(World(tmp_path).server / "hooks" / "pre-receive")  # the native client, as installed elsewhere
     link = tmp_path / "link"
     link.symlink_to(os.fsdecode(deep))
     via_link = f"{link}/server.git"

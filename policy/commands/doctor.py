@@ -58,7 +58,7 @@ def hook_python(script: str) -> Optional[str]:
 
 
 def server_findings(server: str) -> list[Finding]:
-    from policy.commands.install import MARKER, interpreter_problem, safe_git
+    from policy.commands.install import MARKER, SCRIPT, interpreter_problem, safe_git
     from policy.loading import server_policy_file, server_refs
 
     git = safe_git(server)
@@ -83,6 +83,12 @@ def server_findings(server: str) -> list[Finding]:
             found.append(Finding("fix", f"{hook} is not branch-policy's", f"{install} --force (keeps it as .legacy)"))
         else:
             found.append(Finding("ok", f"{hook} is present and executable"))
+        if not script.startswith("#!"):  # the native client as the hook: it hands pushes to its script
+            beside = os.path.join(git_dir, "hooks", SCRIPT)
+            if not os.access(beside, os.X_OK):
+                found.append(Finding("fix", f"{beside} is missing or not executable: every push the warm judge "
+                                     "does not take is refused", install))  # fmt: skip
+            script = _text(beside)
         python = hook_python(script)
         if python:
             problem = interpreter_problem(python, owner.st_uid, owner.st_gid)

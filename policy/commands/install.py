@@ -66,12 +66,13 @@ except ImportError:
 raise SystemExit(main())"""
 
 
-# The warm path (policy/warm.py): the server hook first hands the push to this repository's warm
-# judge through its native client (policy/warmclient.c, compiled into the hooks directory by
-# `policy install --server`), then, when that one could not (no judge runs, the binary is missing),
-# through a Python client that starts without site and imports only built-in modules, and starts
-# a judge when none runs. Each exits with COLD (75) when the push is to be judged the ordinary
-# way; git's lines are unread then. 126 and 127 (the binary cannot be run) are no verdict either.
+# The warm path (policy/warm.py): where a C compiler is found, `policy install --server` makes
+# the native client (policy/warmclient.c) the pre-receive hook itself, and writes the hook script
+# next to it as SCRIPT, with the installation's key on its KEY_LINE; the binary hands each push to
+# the repository's warm judge, and every push the judge does not take to SCRIPT, by exec. The
+# script tries a Python client that starts without site and imports only built-in modules, and
+# starts a judge when none runs. Each client exits with COLD (75) when the push is to be judged
+# the ordinary way; git's lines are unread then. 126 and 127 (cannot be run) are no verdict either.
 WARM_CLIENT = """import sys
 sys.path[:0] = {paths!r}
 try:
@@ -80,7 +81,9 @@ except Exception:
     raise SystemExit(75)
 raise SystemExit(main(sys.argv[1:], {paths!r}, {idle!r}, {python!r}))"""
 WARM_IDLE = 900.0  # seconds a warm judge waits for the next push before it exits
-NATIVE_CLIENT = "branch-policy-warm-client"  # in the hooks directory, next to pre-receive
+SCRIPT = "branch-policy-pre-receive"  # the hook script, when the native client is hooks/pre-receive
+KEY_LINE = "# warm judge key (hex): "  # in SCRIPT: the installation the native client sends the judge
+OLD_CLIENT = "branch-policy-warm-client"  # where installs before the native hook put the client
 
 
 def import_paths() -> list[str]:
@@ -126,8 +129,9 @@ def hook_script(
     """A small sh script: run a kept legacy hook first, then `python -m policy hook <name>` with
     the Python that installed it; if that Python cannot run, say why (refusing, on a server).
     On a server (`fail_closed`) the Python starts without site (FAST_START); the pre-receive hook
-    tries the warm judge first when `warm_idle` > 0, through the native client when `native`
-    (NATIVE_CLIENT, next to the hook), then WARM_CLIENT, and runs FAST_START when they answer COLD."""
+    tries the warm judge first when `warm_idle` > 0 (WARM_CLIENT), and runs FAST_START when it
+    answers COLD. With `native`, the script is SCRIPT, run by the native hook (which has tried the
+    judge already); where a legacy hook runs first, it calls that binary as its client first."""
     call = f'"$PYTHON" -m policy hook {name} "$@"'
     if fail_closed:
         call = f'"$PYTHON" -S -c {shlex.quote(FAST_START.format(paths=import_paths()))} {name} "$@"'
@@ -136,17 +140,16 @@ def hook_script(
         paths = import_paths()
         client = WARM_CLIENT.format(paths=paths, idle=float(warm_idle), python=python)
         steps = [f'"$PYTHON" -S -I -c {shlex.quote(client)} {name} "$@"', "rc=$?"]
-        if native:  # an empty file would run as an empty script (exit 0): it must have a size
+        exit_unless_cold = '[ "$rc" -eq 75 ] || exit "$rc"'  # 75: judge it cold
+        lines = "".join(f"    {step}\n" for step in [*steps, exit_unless_cold])
+        warm = f'if [ "$BRANCH_POLICY_WARM" != off ]; then\n{lines}fi\n'
+        if native:  # the binary is the hook: after a legacy hook, this script hands it git's lines
             key = " ".join(shlex.quote(p) for p in paths)
             steps = [
-                f"C=${{0%/*}}/{NATIVE_CLIENT} rc=75",
-                f'if [ -x "$C" ] && [ -s "$C" ]; then "$C" "$PYTHON" {key} -- {name} "$@"; rc=$?; fi',
+                f'C=${{0%/*}}/{name}; "$C" "$PYTHON" {key} -- {name} "$@"; rc=$?',
                 f"case $rc in 75|126|127) {'; '.join(steps)} ;; esac",
             ]
-        steps.append('[ "$rc" -eq 75 ] || exit "$rc"')  # 75: judge it cold
-        lines = "".join(f"    {step}\n" for step in steps)
-        warm = f'if [ "$BRANCH_POLICY_WARM" != off ]; then\n{lines}fi\n'
-        ours = f'{{ if [ "$BRANCH_POLICY_WARM" != off ]; then {"; ".join(steps)}; fi; {call}; }}'
+        ours = f'{{ if [ "$BRANCH_POLICY_WARM" != off ]; then {"; ".join([*steps, exit_unless_cold])}; fi; {call}; }}'
     reinstall = f"policy install --server {shlex.quote(git_dir)}" if fail_closed else "policy install"
     fix = (
         f"fix: install branch-policy where user $who can run it (python3 -m venv /opt/branch-policy && "
@@ -159,13 +162,14 @@ def hook_script(
         else f'    say "fix: re-run {reinstall} with the Python that has branch-policy"\n'
         '    say "hook skipped (the server still judges every push)"\n    exit 0'
     )
+    legacy = f"${{0%/*}}/{name}.legacy" if native else "$0.legacy"  # SCRIPT runs the hook's legacy one
     if name in STDIN_HOOKS:  # git's lines go to both the legacy hook and ours: read with the shell's own `read`
         ours = ours or call
-        body = f"""if [ -x "$0.legacy" ]; then
+        body = f"""if [ -x "{legacy}" ]; then
     input=
     while IFS= read -r line || [ -n "$line" ]; do input="$input$line
 "; done
-    printf '%s' "$input" | "$0.legacy" "$@" || exit $?
+    printf '%s' "$input" | "{legacy}" "$@" || exit $?
     printf '%s' "$input" | {ours}
     exit $?
 fi
@@ -173,9 +177,14 @@ fi
     else:
         body = f"""if [ -x "$0.legacy" ]; then "$0.legacy" "$@" || exit $?; fi
 exec {call}"""
+    key_line = ""
+    if native:
+        from policy.warmclient import key as installation
+
+        key_line = KEY_LINE + installation(python, import_paths()).encode("utf-8", "surrogateescape").hex() + "\n"
     return f"""#!/bin/sh
 {MARKER}
-PYTHON={shlex.quote(python)}
+{key_line}PYTHON={shlex.quote(python)}
 REAL={shlex.quote(os.path.realpath(python))}
 {PREAMBLE}{missing}
 fi
@@ -183,16 +192,15 @@ fi
 """
 
 
-def build_client(hooks: str) -> Optional[str]:
+def build_client(target: str) -> Optional[str]:
     """Compile the warm judge's native client (policy/warmclient.c) with $CC (else cc) into
-    `hooks`/NATIVE_CLIENT; None when done, else why not, in a few words (the hook then uses the
+    `target`; None when done, else why not, in a few words (the hook is then the script, with the
     Python client). The binary is kept in the package's __pycache__ too, for the next install."""
     import hashlib
     import shutil
     import subprocess
 
     source = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "warmclient.c")
-    target = os.path.join(hooks, NATIVE_CLIENT)
     tmp = f"{target}.tmp{os.getpid()}"
     compiler = shlex.split(os.environ.get("CC") or "cc")
     command = [*compiler, "-O2", "-o", tmp, source]
@@ -215,7 +223,7 @@ def build_client(hooks: str) -> Optional[str]:
                 why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
                 return f"{' '.join(compiler)} failed: {why}"
         os.chmod(tmp, 0o755)
-        probe = subprocess.run([tmp], env={"BRANCH_POLICY_WARM": "off"}, capture_output=True, timeout=30)
+        probe = subprocess.run([tmp, "--"], env={"BRANCH_POLICY_WARM": "off"}, capture_output=True, timeout=30)
         if probe.returncode != 75:  # the binary runs here and says "judge it cold" when asked to
             return f"the client {' '.join(compiler)} built does not run here (exit status {probe.returncode})"
         with contextlib.suppress(OSError):
@@ -291,9 +299,10 @@ def _enterable(directory: str, uid: int, gid: int) -> bool:
     return bool(st.st_mode & stat.S_IXOTH)
 
 
-def write_hook(path: str, script: str, force: bool) -> str:
+def write_hook(path: str, script: str, force: bool, native: Optional[str] = None) -> str:
     """Write one hook; returns what happened, in words. Raises click.ClickException if a foreign
-    hook is in the way and force is off."""
+    hook is in the way and force is off. With `native` (the built client), `script` goes next to
+    the hook as SCRIPT, and that binary becomes the hook."""
     note = "installed"
     if os.path.exists(path):
         with open(path, encoding="utf-8", errors="replace") as handle:
@@ -308,11 +317,14 @@ def write_hook(path: str, script: str, force: bool) -> str:
             note = f"installed; the previous hook is kept as {os.path.basename(path)}.legacy and runs first"
         else:
             note = "updated"
-    tmp = path + ".tmp"
+    target = os.path.join(os.path.dirname(path), SCRIPT) if native else path
+    tmp = target + ".tmp"
     with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as handle:  # a path of other bytes, as is
         handle.write(script)
     os.chmod(tmp, os.stat(tmp).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    os.replace(tmp, path)
+    os.replace(tmp, target)
+    if native:  # the script first: the binary hands it every push the warm judge does not take
+        os.replace(native, path)
     return note
 
 
@@ -376,23 +388,26 @@ def install(server: Optional[str], policy_file: Optional[str], force: bool, warm
         git.run("config", "receive.fsckObjects", "true")
         # and git's own processes (receive-pack, gc) ignore replace refs, as every process of the hook does
         git.run("config", "core.useReplaceRefs", "false")
-        path = os.path.join(git_dir, "hooks", "pre-receive")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        native = os.path.join(git_dir, "hooks", NATIVE_CLIENT)
-        with contextlib.suppress(FileNotFoundError):  # a client of an older install never outlives its hook
-            os.unlink(native)
-        unbuilt = build_client(os.path.dirname(path)) if warm_idle > 0 else "--warm-idle 0"
+        hooks = os.path.join(git_dir, "hooks")
+        path, script_path, native = (os.path.join(hooks, name) for name in ("pre-receive", SCRIPT, f".{SCRIPT}.bin"))
+        os.makedirs(hooks, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):  # the client of an older install, beside its hook
+            os.unlink(os.path.join(hooks, OLD_CLIENT))
+        unbuilt = build_client(native) if warm_idle > 0 else "--warm-idle 0"
         script = hook_script("pre-receive", python, True, git_dir, warm_idle, native=unbuilt is None)
         try:
-            note = write_hook(path, script, force)
-        except click.ClickException:
+            note = write_hook(path, script, force, native if unbuilt is None else None)
+        finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(native)
-            raise
+        if unbuilt is not None:  # the script is the hook: a script of the native hook is not needed
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(script_path)
         if warm_idle > 0:
-            note += "; warm client: " + (f"native ({NATIVE_CLIENT})" if unbuilt is None else f"Python ({unbuilt})")
+            client = f"native (the hook; its script: {SCRIPT})" if unbuilt is None else f"Python ({unbuilt})"
+            note += f"; warm client: {client}"
         if os.geteuid() == 0 and owner.st_uid != 0:
-            for written in (path, path + ".legacy", os.path.join(git_dir, "config"), native):
+            for written in (path, path + ".legacy", os.path.join(git_dir, "config"), script_path):
                 if os.path.exists(written):
                     os.chown(written, owner.st_uid, owner.st_gid)
             note += f" (owned by uid {owner.st_uid}, the repository's owner)"
