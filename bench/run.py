@@ -845,11 +845,29 @@ def load_phase(client: Path, url: str, work: list[list[tuple[str, bool, str]]], 
 def cold_hook(server: Path, cold: bool) -> None:
     """Make the server's pre-receive judge every push cold (BRANCH_POLICY_WARM=off), or undo it."""
     hook, kept = server / "hooks" / "pre-receive", server / "hooks" / "pre-receive.warm"
+    script = server / "hooks" / "branch-policy-pre-receive"  # the script, where the native client is the hook
     if cold:
-        text = hook.read_text()
+        text = (script if script.exists() else hook).read_text()
         shebang, rest = text.split("\n", 1)
         hook.rename(kept)
         hook.write_text(f"{shebang}\nBRANCH_POLICY_WARM=off; export BRANCH_POLICY_WARM\n{rest}")
+        hook.chmod(0o755)
+    elif kept.exists():
+        kept.replace(hook)
+
+
+NULL_HOOK = """#!/bin/sh
+# bench: a pre-receive that does nothing but read git's lines (the floor of any hook's latency)
+while read -r _; do :; done
+"""
+
+
+def null_hook(server: Path, on: bool) -> None:
+    """Put a hook that does nothing in place of the server's pre-receive (on), or put it back."""
+    hook, kept = server / "hooks" / "pre-receive", server / "hooks" / "pre-receive.real"
+    if on:
+        hook.rename(kept)
+        hook.write_text(NULL_HOOK)
         hook.chmod(0o755)
     elif kept.exists():
         kept.replace(hook)
@@ -889,14 +907,16 @@ def bench_load(cfg: Config) -> None:
         hook_under_load: dict[str, list[float]] = {mode: [] for mode in LOAD_MODES}
         wrong: dict[str, int] = {mode: 0 for mode in LOAD_MODES}  # over every phase, timed ones too
         single: list[float] = []
+        null_under_load: list[float] = []  # a hook that does nothing: the floor of the hook's figures
         with git_daemon(root, clients) as base:
             url = f"{base}/load.git"
             for r in range(rounds):
                 # A hooked mode runs twice: as installed, for the throughput, CPU and push times; then
                 # with the hook wrapped in a timer, for the hook's own times (the timer is a bash
                 # process per push, about 1.4 ms of CPU: the throughput must not pay for it).
-                for mode, timed in [("plain", False), ("warm", False), ("warm", True), ("cold", False), ("cold", True)]:
-                    hooked = mode != "plain"
+                modes = [("plain", False), ("warm", False), ("warm", True), ("cold", False), ("cold", True)]
+                for mode, timed in [*modes, ("null", True)]:
+                    hooked = mode not in ("plain", "null")
                     label = f"load-r{r}-{'hook' if mode == 'warm' else mode}{'-timed' if timed else ''}"
                     commits = load_commits(client, dev, label, clients * per_client)
                     work = [
@@ -904,20 +924,26 @@ def bench_load(cfg: Config) -> None:
                          enumerate(commits[c * per_client : (c + 1) * per_client])]
                         for c in range(clients)
                     ]  # fmt: skip
-                    set_hook(server, hooked)
+                    set_hook(server, mode != "plain")
                     cold_hook(server, mode == "cold")
+                    null_hook(server, mode == "null")
                     if timed:
                         timed_hook(server, True)
                     try:
                         phase = load_phase(client, url, work, hooked)
+                        if mode == "null":
+                            continue
                         wrong[mode] += phase.wrong
                         if not timed:
                             phases[mode].append(phase)
-                        set_server_refs(server, seeded)
                     finally:
+                        set_server_refs(server, seeded)
                         if timed:
-                            hook_under_load[mode] += timed_hook(server, False)
+                            (null_under_load if mode == "null" else hook_under_load[mode]).extend(
+                                timed_hook(server, False)
+                            )
                         cold_hook(server, False)
+                        null_hook(server, False)
             # the same pushes from one client, one at a time: git's own single-client time, then the
             # hook's (warm): under load, every process waits its turn for the CPU, git's own included
             commits = load_commits(client, dev, "load-single-plain", 2 * per_client)
@@ -933,6 +959,16 @@ def bench_load(cfg: Config) -> None:
                                                   enumerate(commits)]], True)  # fmt: skip
             finally:
                 single = timed_hook(server, False)
+            set_server_refs(server, seeded)
+            commits = load_commits(client, dev, "load-single-null", 2 * per_client)
+            null_hook(server, True)
+            timed_hook(server, True)
+            try:
+                load_phase(client, url, [[(s, v, f"feature-load-single-null-p{p}") for p, (s, v) in
+                                          enumerate(commits)]], False)  # fmt: skip
+            finally:
+                null_single = timed_hook(server, False)
+                null_hook(server, False)
         warm_judge(cfg, server, False)
     rows = []
     for mode, label in LOAD_MODES.items():
@@ -987,6 +1023,13 @@ def bench_load(cfg: Config) -> None:
             f"{statistics.median(hook_under_load['warm']) / statistics.median(single):.1f}x its single-client median "
             "(target <= 2x)"
         )
+        if null_under_load and null_single:
+            print(
+                "  a hook that does nothing (sh reading git's lines): median under load "
+                f"{fmt_seconds(statistics.median(null_under_load))}, "
+                f"{statistics.median(null_under_load) / statistics.median(null_single):.1f}x its single-client median "
+                f"({fmt_seconds(statistics.median(null_single))}): the floor of the ratio above"
+            )
         plain_load = statistics.median(r.seconds for p in phases["plain"] for r in p.pushes)
         plain_single = statistics.median(r.seconds for r in alone_plain.pushes)
         print(
