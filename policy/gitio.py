@@ -11,12 +11,13 @@ import contextlib
 import functools
 import os
 import re
+import select
 import subprocess
 import threading
 import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import chain
+from itertools import chain, islice
 from typing import IO, Callable, Generic, NamedTuple, Optional, TypeVar
 
 from policy.errors import BranchPolicyError
@@ -41,6 +42,8 @@ _CONFIG = (
 )  # fmt: skip
 _REF_FORMAT = "%(objectname) %(objecttype) %(*objectname) %(refname)"
 _LOG_FORMAT = "--format=%x01%H %T %P%x00%B"
+# git's stdin, written at once when it is at most this (a pipe holds 64 KiB), else fed from a thread
+INLINE_LINES, INLINE_STDIN = 1024, 60 * 1024
 _DIFF_FLAGS = ("--raw", "--no-abbrev", "--no-renames", "--no-ext-diff", "--no-textconv", "--no-relative")
 
 STAGED = ("diff", "--cached", "-z", *_DIFF_FLAGS)
@@ -136,20 +139,28 @@ class Git:
 
     def _stream(self, args: Sequence[str], stdin_lines: Iterable[str]) -> Iterator[bytes]:
         """Start git now (so that it works while the caller does something else), feed it lines
-        on stdin from a thread, and return an iterator over its stdout in chunks."""
+        on stdin, and return an iterator over its stdout in chunks. Lines that fit in the pipe
+        are written at once; more are fed from a thread. Its stderr is read along with stdout."""
         self.processes += 1
+        rest = iter(stdin_lines)
+        head = list(islice(rest, INLINE_LINES))
+        payload = encode("\n".join(head) + "\n") if head else b""
         proc = subprocess.Popen(
             self._argv(args), cwd=self.cwd, env=self.env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
         assert proc.stdin and proc.stdout and proc.stderr
         _widen(proc.stdout)
-        errors: list[bytes] = []
-        writer = threading.Thread(target=_feed, args=(proc.stdin, stdin_lines), daemon=True)
-        reader = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
-        writer.start()
-        reader.start()
-        return _chunks(proc, writer, reader, errors, args)
+        writer = None
+        if len(head) < INLINE_LINES and len(payload) <= INLINE_STDIN:  # all of it, and a pipe holds it
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.write(payload)
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
+        else:
+            writer = threading.Thread(target=_feed, args=(proc.stdin, chain(head, rest)), daemon=True)
+            writer.start()
+        return _chunks(proc, writer, args)
 
     # -- repository ------------------------------------------------------------------------
     def git_dir(self) -> str:
@@ -948,25 +959,32 @@ def _contents(
     return drain
 
 
-def _chunks(
-    proc: subprocess.Popen[bytes],
-    writer: threading.Thread,
-    reader: threading.Thread,
-    errors: list[bytes],
-    args: Sequence[str],
-) -> Iterator[bytes]:
-    assert proc.stdout
+def _chunks(proc: subprocess.Popen[bytes], writer: Optional[threading.Thread], args: Sequence[str]) -> Iterator[bytes]:
+    """git's stdout in chunks as they come; its stderr read alongside (no thread), for the error."""
+    assert proc.stdout and proc.stderr
+    out, err = proc.stdout.fileno(), proc.stderr.fileno()
+    errors: list[bytes] = []
+    poller = select.poll()
+    open_fds = {out, err}
+    for fd in open_fds:
+        poller.register(fd, select.POLLIN)
     try:
-        while True:
-            chunk = proc.stdout.read1(1 << 20)  # type: ignore[attr-defined]
-            if not chunk:
-                break
-            yield chunk
+        while open_fds:
+            for fd, _ in poller.poll():
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    poller.unregister(fd)
+                    open_fds.discard(fd)
+                elif fd == out:
+                    yield chunk
+                else:
+                    errors.append(chunk)
     finally:
         proc.stdout.close()
-        writer.join()
+        proc.stderr.close()
+        if writer is not None:
+            writer.join()
         code = proc.wait()
-        reader.join()
     if code != 0:
         raise GitError(f"git {' '.join(args[:2])} failed: {decode(b''.join(errors)).strip()}")
 
