@@ -399,8 +399,7 @@ def _worker(channel: socket.socket, git_dir: str, mine: str, me: str, paths: lis
         cwd, env, stdin, stdout, stderr, argv = saved
         os.chdir(cwd)
         os.umask(umask)
-        os.environb.clear()
-        os.environb.update(env)
+        set_environment(env)
         sys.stdin, sys.stdout, sys.stderr, sys.argv = stdin, stdout, stderr, argv
         if code not in (None, 0, 1) or not _clean(before) or served == MAX_PUSHES:
             break  # (no "done" for the judge: it hands this worker nothing more)
@@ -409,6 +408,17 @@ def _worker(channel: socket.socket, git_dir: str, mine: str, me: str, paths: lis
         except OSError:
             break
     os._exit(0)
+
+
+def set_environment(env: dict[bytes, bytes]) -> None:
+    """Make os.environb exactly `env`, changing only the variables that differ (a push's client
+    and the worker share most of theirs: clearing and refilling all cost 0.3 ms per push)."""
+    current = os.environb
+    for name in [name for name in current if name not in env]:
+        del current[name]
+    for name, value in env.items():
+        if current.get(name) != value:
+            current[name] = value
 
 
 def _descriptors() -> Optional[set[str]]:
@@ -478,8 +488,7 @@ def _push(
     encoding, errors, coerced = stdio
     os.chdir(cwd)
     os.umask(umask)
-    os.environb.clear()
-    os.environb.update(env)
+    set_environment(env)
     if coerced:
         os.environ["LC_CTYPE"] = "C.UTF-8"
     for target, fd in enumerate(fds):

@@ -11,6 +11,8 @@ from typing import Optional
 
 import pytest
 from conftest import World, seed
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policy import loading
 from policy.config import Policy, parse_policy_text
@@ -114,3 +116,29 @@ def test_the_policy_on_a_commit_is_read_once_and_by_the_commit_listed(world: Wor
     moved = {r.name: r.sha for r in Git(server).refs("refs/heads/")}
     assert load_at(Git(server), ["refs/heads/main", "HEAD"], moved).kind_of("hotfix-x") is None
     assert load_at(Git(server), ["refs/heads/main", "HEAD"], tips).kind_of("hotfix-x") == "hotfix"
+
+
+NAMES = st.binary(min_size=1, max_size=6).filter(lambda b: b"=" not in b and b"\0" not in b)
+VALUES = st.binary(max_size=6).filter(lambda b: b"\0" not in b)
+
+
+@settings(max_examples=60, deadline=None)
+@given(before=st.dictionaries(NAMES, VALUES, max_size=8), after=st.dictionaries(NAMES, VALUES, max_size=8))
+def test_a_worker_sets_each_push_environment_exactly(before: dict[bytes, bytes], after: dict[bytes, bytes]) -> None:
+    """A worker swaps its environment for each push's by changing only what differs: the process
+    (os.environb, os.environ, and what a git it starts sees) ends with exactly the new one."""
+    from policy.warm import set_environment
+
+    saved = dict(os.environb)
+    try:
+        set_environment(before)
+        assert dict(os.environb) == before
+        set_environment(after)
+        assert dict(os.environb) == after and dict(os.environ) == {
+            os.fsdecode(k): os.fsdecode(v) for k, v in after.items()
+        }
+        seen = subprocess.run(["/usr/bin/env", "-0"], capture_output=True, check=True).stdout  # the real environ
+        real = dict(tuple(line.split(b"=", 1)) for line in seen.split(b"\0") if line)  # type: ignore[misc]
+        assert {k: real.get(k) for k in [*before, *after]} == {k: after.get(k) for k in [*before, *after]}
+    finally:
+        set_environment(saved)
