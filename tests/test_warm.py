@@ -520,7 +520,10 @@ def test_no_compiler_the_python_client_judges_warm(seeded: tuple[World, Repo], t
     world, repo = seeded
     hook, script = world.server / "hooks" / "pre-receive", world.server / "hooks" / "branch-policy-pre-receive"
     assert not hook.read_bytes().startswith(b"#!") and script.exists()
+    old_client = world.server / "hooks" / "branch-policy-warm-client"  # where an older install put the client
+    old_client.write_bytes(hook.read_bytes())
     result = run(policy_cmd("install", "--server", str(world.server)), tmp_path, env={"CC": str(tmp_path / "no-cc")})
+    assert not old_client.exists()  # removed with the hook it served
     assert result.ok, result.out
     assert f"warm client: Python (no C compiler ({tmp_path / 'no-cc'}: No such file or directory))" in result.out
     result = run(policy_cmd("install", "--server", str(world.server)), tmp_path, env={"CC": "/bin/false"})
