@@ -104,9 +104,10 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 def _main(args: list[str]) -> int:
     if args[:1] == ["hook"] and not {"-h", "--help"} & set(args[1:]):
-        from policy.commands.hook import dispatch
+        from policy.commands.hook import HOOKS, dispatch
 
-        return dispatch(args[1:])
+        if args[1:2] and args[1] in HOOKS:  # else click says what there is (policy.commands.hookcli)
+            return dispatch(args[1:])
     if args[:1] == ["check"]:
         from policy.commands import check
 

@@ -112,3 +112,17 @@ def test_the_script_itself_prints_no_traceback(tmp_path: Path) -> None:
 
 def test_root_is_the_exit_status() -> None:
     assert issubclass(GitError, BranchPolicyError) and GitError("x").code == CANNOT_JUDGE
+
+
+def test_policy_hook_without_a_known_hook_lists_them(tmp_path: Path) -> None:
+    """`policy hook`, alone or with a name it has not, says what there is (click's help, written once
+    in policy.commands.hookcli) and exits 2; the hooks themselves never build click."""
+    for args in ([], ["bogus"]):
+        done = subprocess.run([sys.executable, "-m", "policy", "hook", *args], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60)  # fmt: skip
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr and "policy hook" in done.stdout + done.stderr
+    listed = subprocess.run([sys.executable, "-m", "policy", "hook", "--help"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60).stdout  # fmt: skip
+    assert all(name in listed for name in hook.HOOKS), listed
+    assert hook.dispatch(["bogus"]) == 2

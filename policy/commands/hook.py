@@ -18,16 +18,6 @@ if TYPE_CHECKING:
     from policy.config import Policy
     from policy.gitio import Git
 
-USAGE = """usage: policy hook <name> [args]
-
-  pre-commit                 judge the staged change (policy-branch, -task-config, -large-files)
-  commit-msg FILE            judge the message; add the squash record after git merge --squash
-  pre-merge-commit           judge the merge being made (merge-source, debug-leak)
-  pre-push REMOTE URL        the server's verdict for each ref being pushed (refs on stdin)
-  pre-receive                the server hook (git's lines on stdin)
-  update REF OLD NEW         the server's update hook, for one ref
-"""
-
 
 def gitlab_prefix() -> str:
     """GitLab shows hook output in its web interface only on lines starting with GL-HOOK-ERR."""
@@ -223,9 +213,11 @@ HOOKS: dict[str, Callable[[Sequence[str]], int]] = {
 
 
 def dispatch(argv: Sequence[str]) -> int:
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in HOOKS:
-        print(USAGE, file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
-        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    """Run hook argv[0] with the rest. `policy hook` with no hook, another name or --help is
+    click's (policy.commands.hookcli: each hook's help is written there, once)."""
+    if not argv or argv[0] not in HOOKS:
+        print(f"branch-policy: no hook {argv[0] if argv else ''!r}: policy hook --help lists them", file=sys.stderr)
+        return 2
     return HOOKS[argv[0]](list(argv[1:]))
 
 
