@@ -53,6 +53,8 @@ extern char **environ;
 
 static const char *how = "cold (native): ?";
 static char *cwd;
+static void (*sigpipe_was)(int) = SIG_DFL; /* as git started the hook: the script gets it back */
+static int sigpipe_changed = 0;
 
 /* zlib's crc32 and adler32, as Python's zlib computes them (the judge's directory is named so) */
 static uint32_t crc32_of(const unsigned char *p, size_t n) {
@@ -236,7 +238,11 @@ static int send_request(int sock, const struct buffer *body) {
 /* Hand the push to the judge: its verdict, or COLD. `key` is the installation's (PYTHON and its
    import paths, one per line), `args` what the judge runs (the hook's name, then its arguments). */
 static int judge(const char *key, int nargs, char **args) {
-    signal(SIGPIPE, SIG_IGN);
+    void (*was)(int) = signal(SIGPIPE, SIG_IGN);
+    if (was != SIG_ERR && !sigpipe_changed) {
+        sigpipe_was = was;
+        sigpipe_changed = 1;
+    }
     if (!cwd) cwd = current_directory();
     if (!cwd) return cold("cold (native): no working directory");
 
@@ -323,7 +329,7 @@ static int run_script(const char *directory, int argc, char **argv) {
     if (append(&script, directory, strlen(directory)) || append(&script, "/", 1) ||
         append(&script, SCRIPT, strlen(SCRIPT)))
         return refuse_plain("out of memory");
-    signal(SIGPIPE, SIG_DFL); /* as git left it (an ignored signal stays ignored across exec) */
+    if (sigpipe_changed) signal(SIGPIPE, sigpipe_was); /* as git left it: a disposition outlives exec */
     char **args = calloc((size_t)argc + 1, sizeof *args);
     if (!args) return refuse_plain("out of memory");
     args[0] = script.data;

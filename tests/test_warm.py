@@ -576,3 +576,27 @@ def test_both_clients_find_the_judge_of_an_awkward_path(tmp_path: Path) -> None:
 
 if sys.platform != "linux":  # SO_PEERCRED, /proc
     pytestmark = pytest.mark.skip("Linux only")
+
+
+@pytest.mark.parametrize("warm", ["off", "on"])
+@pytest.mark.parametrize("ignored", [True, False])
+def test_the_native_hook_hands_its_script_the_signals_git_gave_it(tmp_path: Path, warm: str, ignored: bool) -> None:
+    """The script runs with SIGPIPE as git left it for the hook (ignored or not), though the
+    binary ignores it while it talks to the judge: a disposition outlives exec."""
+    world = World(tmp_path)
+    script = hook_script(world.server)
+    assert script.name == "branch-policy-pre-receive"
+    script.write_text('#!/bin/sh\ngrep "^SigIgn:" /proc/self/status\n')  # what the script was started with
+
+    def preexec() -> None:
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN if ignored else signal.SIG_DFL)
+
+    env = {**os.environ, "GIT_DIR": "."}
+    env["BRANCH_POLICY_WARM"] = "off" if warm == "off" else ""  # on: no judge runs, the binary asks and falls back
+    done = subprocess.run(
+        [str(world.server / "hooks" / "pre-receive")], cwd=world.server, env=env, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=60, preexec_fn=preexec,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    mask = int(done.stdout.split()[1], 16)
+    assert bool(mask & (1 << (signal.SIGPIPE - 1))) == ignored, done.stdout
