@@ -220,3 +220,33 @@ def test_a_judge_that_gives_no_verdict_refuses(seeded: tuple[World, Repo], tmp_p
     said = [line for line in result.out.splitlines() if "branch-policy" in line]
     assert len(said) <= 1 and "Traceback" not in result.out, result.out
     assert world.server_sha("refs/heads/dev") != repo.sha()
+
+
+@pytest.mark.skipif(not os.environ.get("POLICY_SLOW_ATTACKS"), reason="about 25 s: POLICY_SLOW_ATTACKS=1")
+def test_a_judge_that_answers_after_the_client_gave_up_reads_nothing(
+    seeded: tuple[World, Repo], tmp_path: Path
+) -> None:
+    """A stopped judge: the binary gives up after 20 s and hands the push to its script, whose Python
+    client waits for the same judge; the judge, let go after the binary gave up, finds the binary's
+    request in its queue: it must not take it (its client is gone), only the Python client's."""
+    import signal
+    import time
+
+    world, repo = seeded
+    run(policy_cmd("warm", "stop", str(world.server)), tmp_path)
+    assert run(policy_cmd("warm", "start", str(world.server)), tmp_path).ok
+    status = run(policy_cmd("warm", "status", str(world.server)), tmp_path).out
+    pid = int(status.rsplit("pid ", 1)[1].rstrip(")\n"))
+    repo.commit("no type here", {"n.py": "n = 1\n"})
+    hows(tmp_path)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        proc = subprocess.Popen(["git", "push", "--porcelain", "origin", "dev"], cwd=repo.path, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+        time.sleep(21.5)  # the binary gave up (20 s) and its script's Python client waits
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and "commit-message" in out, out
+    assert hows(tmp_path) == ["cold (native): no answer", "warm: 1"], out
+    assert world.server_sha("refs/heads/dev") != repo.sha()
