@@ -250,3 +250,44 @@ def test_a_judge_that_answers_after_the_client_gave_up_reads_nothing(
     assert proc.returncode != 0 and "commit-message" in out, out
     assert hows(tmp_path) == ["cold (native): no answer", "warm: 1"], out
     assert world.server_sha("refs/heads/dev") != repo.sha()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "not-executable",
+        pytest.param(
+            "a-directory",
+            marks=pytest.mark.xfail(strict=True, reason="policy install --server fails: IsADirectoryError"),
+        ),
+        "no-key-line",
+    ],
+)
+def test_a_damaged_hook_script_refuses_and_its_hint_fixes_it(
+    seeded: tuple[World, Repo], tmp_path: Path, damage: str
+) -> None:
+    import shlex
+
+    world, repo = seeded
+    script = world.server / "hooks" / "branch-policy-pre-receive"
+    text = script.read_text()
+    assert run(policy_cmd("warm", "stop", str(world.server)), tmp_path).ok  # the script's turn: no judge
+    if damage == "not-executable":
+        script.chmod(0o644)
+    elif damage == "a-directory":
+        script.unlink()
+        script.mkdir()
+    else:  # an older script: no key, judged cold by the script itself
+        script.write_text(text.replace("\n# warm judge key (hex): ", "\n# key: "))
+    repo.commit("feat: accepted once the hook is whole", {"n.py": "n = 3\n"})
+    result = repo.push("dev")
+    if damage == "no-key-line":
+        assert result.ok, result.out
+        return
+    assert not result.ok, result.out
+    lines = [line.rstrip() for line in result.out.splitlines() if "branch-policy:" in line]
+    assert len(lines) == 1 and "fix: re-run policy install --server" in lines[0], result.out
+    fix = lines[0].split("fix: re-run ", 1)[1].split(";", 1)[0]
+    done = run(policy_cmd(*shlex.split(fix)[1:]), tmp_path)
+    assert done.ok, done.out
+    assert repo.push("dev").ok
