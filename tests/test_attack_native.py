@@ -19,7 +19,7 @@ from conftest import Repo, Result, World, policy_cmd, run, seed
 
 import policy.warmclient
 
-MODES = ["judge", "none", "off", "legacy"]
+MODES = ["judge", "none", "off", "legacy", "legacy-none"]
 LEGACY = '#!/bin/sh\nwhile read -r old new ref; do echo "legacy saw $ref" >&2; done\n'
 
 
@@ -63,9 +63,9 @@ def in_mode(world: World, mode: str, tmp_path: Path) -> dict[str, str]:
     running = run(policy_cmd("warm", "status", str(world.server)), tmp_path).ok
     if mode in ("judge", "legacy") and not running:
         assert run(policy_cmd("warm", "start", str(world.server)), tmp_path).ok
-    if mode in ("none", "off") and running:
+    if mode in ("none", "off", "legacy-none") and running:
         assert run(policy_cmd("warm", "stop", str(world.server)), tmp_path).ok
-    if mode == "legacy":
+    if mode.startswith("legacy"):
         legacy.write_text(LEGACY)
         legacy.chmod(0o755)
     return {"BRANCH_POLICY_WARM": "off"} if mode == "off" else {}
@@ -76,6 +76,7 @@ EXPECTED_HOW = {
     "none": ["cold (native): no judge", "cold: no judge (one starts)"],
     "off": [],
     "legacy": ["warm: {code} (native)"],
+    "legacy-none": ["cold (native): no judge", "cold: no judge (one starts)"],  # the binary as a client, then Python
 }
 
 
@@ -93,7 +94,7 @@ def differential(
         how = hows(tmp_path)
         code = 0 if result.ok else 1
         assert how == [h.format(code=code) for h in EXPECTED_HOW[mode]], (mode, how, result.out)
-        if mode == "legacy":
+        if mode.startswith("legacy"):
             assert "legacy saw" in result.out or not before, result.out
         restore(world.server, before)
     run(policy_cmd("warm", "stop", str(world.server)), tmp_path)
@@ -134,7 +135,8 @@ def pusher(repo: Repo, *refspecs: str, options: list[str] = OPTIONS) -> Callable
 def test_push_options_change_no_verdict(served: tuple[World, Repo], tmp_path: Path) -> None:
     world, repo = served
     daemon = "git://" in repo.git("remote", "get-url", "origin")
-    modes = ["judge", "none", "legacy"] if daemon else MODES  # the daemon's environment is not the push's
+    # the daemon's environment is not the push's: no "off" through it
+    modes = [m for m in MODES if m != "off"] if daemon else MODES
     repo.commit("no type here", {"n.py": "n = 1\n"})
     ok, said = differential(world, tmp_path, pusher(repo, "dev"), modes)
     assert not ok and any("commit-message" in line for line in said), said
