@@ -446,7 +446,9 @@ def _push(
     conn: socket.socket, git_dir: str, mine: str, me: str, paths: list[str], null: Optional[int] = None
 ) -> Optional[int]:
     """One push: check the request, take it (b"A"), judge it, send b"X" and the exit code; the
-    exit code (None if the push was not taken). A client of another installation (`mine`: its
+    exit code (None if the push was not taken). Nothing is read from the client's stdin before its
+    b"A" is sent: a client that gave up waiting shut its side of the socket first (the send fails),
+    and it judges the push itself. A client of another installation (`mine`: its
     key), or any once this installation's files are no longer those the judge started from
     (`me`), is answered b"S" (stale), and this process exits STALE: the judge exits too. `null`:
     put /dev/null back on stdin, stdout and stderr before the verdict is sent (a worker lives on:
@@ -508,7 +510,13 @@ def _push(
         )
         setattr(sys, name, text)
     sys.argv = ["-c", *argv]
-    conn.sendall(b"A")
+    try:
+        conn.sendall(b"A")
+    except OSError:  # the client stopped waiting and shut its side first: it has the push, unread
+        if null is not None:
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+        return None
     code = judge(argv)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):

@@ -292,7 +292,16 @@ static int judge(const char *key, int nargs, char **args) {
         struct pollfd ready = {sock, POLLIN, 0};
         int got = poll(&ready, 1, (int)remaining_ms(&deadline));
         if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) return cold("cold (native): no answer");
+        if (got <= 0) { /* no answer in time: shut this side for reading first, then look once more. A
+                           judge that answers later fails to send (EPIPE) and never reads stdin; an
+                           A sent before is still here: the judge has the push, and its verdict
+                           can no longer come in (the push is refused). */
+            shutdown(sock, SHUT_RD);
+            if (recv(sock, &answer, 1, MSG_DONTWAIT) == 1 && answer == 'A')
+                return refuse("the warm judge of this repository took the push only after the hook stopped "
+                              "waiting for it (20 s)");
+            return cold("cold (native): no answer");
+        }
         ssize_t r = recv(sock, &answer, 1, 0);
         if (r < 0 && errno == EINTR) continue;
         if (r != 1) return cold("cold (native): answer b''");

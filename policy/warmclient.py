@@ -20,6 +20,7 @@ that stops after it took the push, or answers nonsense, refuses the push with on
 
 from __future__ import annotations
 
+import _socket  # built in: costs the client nothing to import
 import os
 import sys
 
@@ -145,8 +146,6 @@ def request(tag: bytes, key: str, argv: list[str], cwd: str, env: dict[bytes, by
 
 def _main(argv: list[str], paths: list[str], idle: float, python: str) -> tuple[int, str]:
     try:
-        import _socket
-
         git_dir = repository()
         directory = judge_directory(git_dir)
         sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
@@ -172,6 +171,11 @@ def _main(argv: list[str], paths: list[str], idle: float, python: str) -> tuple[
         if sent < len(message):
             sock.sendall(message[sent:])
         answer = sock.recv(1)
+    except TimeoutError:  # no answer in time: close the door, then look once more (gave_up)
+        if gave_up(sock) != b"A":
+            return COLD, "cold: no answer"
+        late = f"took the push only after the hook stopped waiting for it ({ACK_SECONDS:g} s)"
+        return refuse(f"the warm judge of this repository {late}"), "warm: refused"
     except Exception as exc:  # before the judge took the push: stdin is unread, the cold path judges it
         return COLD, f"cold: {type(exc).__name__}: {exc}"
     if answer != b"A":  # S: stale (it exits), C: declined, b"": it went away before taking the push
@@ -193,6 +197,19 @@ def _main(argv: list[str], paths: list[str], idle: float, python: str) -> tuple[
         return code, f"warm: {code}"
     what = "stopped before it gave a verdict" if len(data) < 2 else f"answered {data!r}, not a verdict"
     return refuse(f"the warm judge of this repository {what}"), "warm: refused"
+
+
+def gave_up(sock: _socket.socket) -> bytes:
+    """The judge's first answer, after the wait for it ran out: this side of the socket is shut
+    for reading first, so that a judge that answers later fails to send its b"A" (EPIPE) and
+    never reads the push; a b"A" sent before is still there to read: then the judge has the push,
+    and its verdict can no longer come in (the push is refused)."""
+    try:
+        sock.shutdown(_socket.SHUT_RD)
+        sock.setblocking(False)
+        return bytes(sock.recv(1))
+    except OSError:
+        return b""
 
 
 def refuse(why: str) -> int:

@@ -3,6 +3,7 @@ verdict whatever state the judge is in: absent, stale, killed mid-push, busy, be
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -600,3 +601,96 @@ def test_the_native_hook_hands_its_script_the_signals_git_gave_it(tmp_path: Path
     assert done.returncode == 0, done.stderr
     mask = int(done.stdout.split()[1], 16)
     assert bool(mask & (1 << (signal.SIGPIPE - 1))) == ignored, done.stdout
+
+
+def test_a_judge_never_reads_a_push_whose_client_stopped_waiting(seeded: tuple[World, Repo], tmp_path: Path) -> None:
+    """A client that waited in vain for the judge's b"A" shuts its side of the socket for reading
+    before it judges the push itself (policy.warmclient.gave_up, warmclient.c): a judge that answers
+    then fails to send, reads nothing of git's lines, and its worker serves the next push."""
+    import socket
+
+    from policy.commands.install import import_paths
+
+    world, repo = seeded
+    pid = start_judge(world.server)
+
+    def workers() -> set[str]:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+            return set(handle.read().split())
+
+    hired = wait_for(lambda: workers() if len(workers()) >= 2 else None)
+    old, new = repo.sha("dev"), repo.commit("no type here", {"late.py": "x = 1\n"})
+    line = f"{old} {new} refs/heads/dev\n".encode()
+    for attempt in range(3):  # more than the workers' first turn: each one lives on
+        read, write = os.pipe()
+        os.write(write, line)
+        os.close(write)
+        with socket.socket(socket.AF_UNIX) as sock, open(os.devnull, "wb") as null:
+            sock.connect(os.path.join(policy.warmclient.judge_directory(str(world.server)), policy.warmclient.SOCKET))
+            sock.shutdown(socket.SHUT_RD)  # what a client does when it stops waiting, here before it asks
+            env = {b"GIT_DIR": b".", b"PATH": os.environb[b"PATH"]}
+            key = policy.warmclient.key(sys.executable, import_paths())
+            request = policy.warmclient.request(policy.warmclient.PROTOCOL, key, ["pre-receive"], str(world.server),
+                                                env, 0o22)  # fmt: skip
+            socket.send_fds(sock, [request], [read, null.fileno(), null.fileno()])
+            sock.setblocking(False)
+            wait_for(lambda: _closed(sock), timeout=30)  # the judge let go of the connection
+        assert os.read(read, 4096) == line, attempt  # git's lines are all still there, for the cold path
+        os.close(read)
+    assert workers() == hired  # no worker was lost over it
+    hows(tmp_path)
+    assert refused(repo.push("dev"), "commit-message")  # and the judge judges the next push as ever
+    assert hows(tmp_path) == ["warm: 1 (native)"]
+
+
+def _closed(sock: object) -> bool:
+    """The other end of a socket whose reading side is shut has closed it (a send fails)."""
+    try:
+        sock.send(b"?")  # type: ignore[attr-defined]
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    return False
+
+
+def test_a_client_that_stops_waiting_shuts_the_door_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Python client gives up on a judge that does not answer in time, and a b"A" the judge
+    sends after that fails (EPIPE), even while the client's socket is still open: the judge can
+    never read git's lines that the cold path is about to read."""
+    import socket
+
+    bare = tmp_path / "slow.git"
+    run(["git", "init", "-q", "--bare", str(bare)], tmp_path)
+    directory = policy.warmclient.judge_directory(str(bare))
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    path = os.path.join(directory, policy.warmclient.SOCKET)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    late: list[BaseException | None] = []
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(path)
+        listener.listen(1)
+
+        def slow_judge() -> None:  # takes the request, answers after the client's wait ran out
+            conn, _ = listener.accept()
+            with conn:
+                socket.recv_fds(conn, 1 << 16, 3)
+                time.sleep(1.0)
+                try:
+                    conn.sendall(b"A")
+                    late.append(None)
+                except OSError as exc:
+                    late.append(exc)
+
+        thread = threading.Thread(target=slow_judge)
+        thread.start()
+        monkeypatch.setattr(policy.warmclient, "ACK_SECONDS", 0.3)
+        monkeypatch.setenv("GIT_DIR", str(bare))
+        try:
+            code, how = policy.warmclient._main(["pre-receive"], [], 60, sys.executable)
+            thread.join(timeout=30)
+        finally:
+            os.unlink(path)
+    assert (code, how) == (policy.warmclient.COLD, "cold: no answer")
+    assert len(late) == 1 and isinstance(late[0], BrokenPipeError), late
