@@ -312,3 +312,18 @@ try:
     settings.load_profile(os.environ.get("POLICY_HYPOTHESIS_PROFILE", "ci"))
 except ImportError:  # only the property tests need it
     pass
+
+
+@pytest.fixture
+def warm_judge_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The warm judge whatever POLICY_TEST_HOOK says, and each push's way logged (read by hows)."""
+    monkeypatch.delenv("BRANCH_POLICY_WARM", raising=False)
+    monkeypatch.setenv("BRANCH_POLICY_WARM_LOG", str(tmp_path / "warm.log"))
+
+
+def hows(tmp_path: Path) -> list[str]:
+    """How the pushes since the last call went, a line per client: `warm: 0 (native)`, `cold: no judge`..."""
+    log = tmp_path / "warm.log"
+    lines = log.read_text().splitlines() if log.exists() else []
+    log.unlink(missing_ok=True)
+    return [line.split(" /", 1)[0] for line in lines]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
-from conftest import Repo, Result, World, policy_cmd, run, seed
+from conftest import Repo, Result, World, hows, policy_cmd, run, seed
 
 import policy.warmclient
 
@@ -24,16 +24,8 @@ LEGACY = '#!/bin/sh\nwhile read -r old new ref; do echo "legacy saw $ref" >&2; d
 
 
 @pytest.fixture(autouse=True)
-def warm_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("BRANCH_POLICY_WARM", raising=False)
-    monkeypatch.setenv("BRANCH_POLICY_WARM_LOG", str(tmp_path / "warm.log"))
-
-
-def hows(tmp_path: Path) -> list[str]:
-    log = tmp_path / "warm.log"
-    lines = log.read_text().splitlines() if log.exists() else []
-    log.unlink(missing_ok=True)
-    return [line.split(" /", 1)[0] for line in lines]
+def warm_on(warm_judge_on: None) -> None:
+    """These attacks go through the warm judge whatever POLICY_TEST_HOOK says."""
 
 
 def refs(server: Path) -> dict[str, str]:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Repo, World, config, hook_script, policy_cmd, refused, run, seed, warm_judges
+from conftest import Repo, World, config, hook_script, hows, policy_cmd, refused, run, seed, warm_judges
 
 import policy.warmclient
 
@@ -23,18 +23,8 @@ JUDGED_COLD = "branch-policy-test: judged cold"
 
 
 @pytest.fixture(autouse=True)
-def warm_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """These tests use the warm judge whatever POLICY_TEST_HOOK says, and log how each push went."""
-    monkeypatch.delenv("BRANCH_POLICY_WARM", raising=False)
-    monkeypatch.setenv("BRANCH_POLICY_WARM_LOG", str(tmp_path / "warm.log"))
-
-
-def hows(tmp_path: Path) -> list[str]:
-    """How the pushes so far went, one line each client: `warm: 0 (native)`, `cold: no judge (one starts)`..."""
-    log = tmp_path / "warm.log"
-    lines = log.read_text().splitlines() if log.exists() else []
-    log.unlink(missing_ok=True)
-    return [line.split(" /", 1)[0] for line in lines]
+def warm_on(warm_judge_on: None) -> None:
+    """These tests use the warm judge whatever POLICY_TEST_HOOK says."""
 
 
 def judge_pid(server: Path) -> int | None:
