@@ -297,9 +297,12 @@ static int judge(const char *key, int nargs, char **args) {
                            A sent before is still here: the judge has the push, and its verdict
                            can no longer come in (the push is refused). */
             shutdown(sock, SHUT_RD);
-            if (recv(sock, &answer, 1, MSG_DONTWAIT) == 1 && answer == 'A')
-                return refuse("the warm judge of this repository took the push only after the hook stopped "
-                              "waiting for it (20 s)");
+            if (recv(sock, &answer, 1, MSG_DONTWAIT) == 1 && answer == 'A') {
+                char late[128];
+                snprintf(late, sizeof late, "the warm judge of this repository took the push only after the "
+                         "hook stopped waiting for it (%d s)", ACK_MS / 1000);
+                return refuse(late);
+            }
             return cold("cold (native): no answer");
         }
         ssize_t r = recv(sock, &answer, 1, 0);
@@ -331,24 +334,43 @@ static int judge(const char *key, int nargs, char **args) {
     return code;
 }
 
+/* directory/name, in memory of its own; NULL when there is none to be had */
+static char *beside(const char *directory, const char *name) {
+    struct buffer path = {0};
+    if (append(&path, directory, strlen(directory)) || append(&path, "/", 1) || append(&path, name, strlen(name))) {
+        free(path.data);
+        return NULL;
+    }
+    return path.data;
+}
+
+/* argv with `name` in place of argv[0], NULL-terminated (execv's and the judge's argument list) */
+static char **renamed(const char *name, int argc, char **argv) {
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    if (!args) return NULL;
+    args[0] = (char *)name;
+    for (int i = 1; i < argc; i++) args[i] = argv[i];
+    return args;
+}
+
+static int warm_off(void) {
+    const char *warm = getenv("BRANCH_POLICY_WARM");
+    return warm && strcmp(warm, "off") == 0;
+}
+
 /* Hand the push to the hook script next to this binary (exec: stdin is still unread), as it
    would have been run itself; or refuse it, with one line, when that script cannot be run. */
 static int run_script(const char *directory, int argc, char **argv) {
-    struct buffer script = {0};
-    if (append(&script, directory, strlen(directory)) || append(&script, "/", 1) ||
-        append(&script, SCRIPT, strlen(SCRIPT)))
-        return refuse_plain("out of memory");
-    if (sigpipe_changed) signal(SIGPIPE, sigpipe_was); /* as git left it: a disposition outlives exec */
-    char **args = calloc((size_t)argc + 1, sizeof *args);
+    char *script = beside(directory, SCRIPT);
+    char **args = script ? renamed(script, argc, argv) : NULL;
     if (!args) return refuse_plain("out of memory");
-    args[0] = script.data;
-    for (int i = 1; i < argc; i++) args[i] = argv[i];
-    execv(script.data, args);
+    if (sigpipe_changed) signal(SIGPIPE, sigpipe_was); /* as git left it: a disposition outlives exec */
+    execv(script, args);
     int error = errno;
     struct buffer what = {0};
     char *real = realpath(".", NULL); /* where git runs the hook: the repository */
     const char *here = real ? real : "<this repository>";
-    const char *parts[] = {script.data[0] == '/' ? "" : here, script.data[0] == '/' ? "" : "/", script.data,
+    const char *parts[] = {script[0] == '/' ? "" : here, script[0] == '/' ? "" : "/", script,
                            " cannot be run (", strerror(error), "); fix: re-run policy install --server ", here};
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
         if (append(&what, parts[i], strlen(parts[i]))) return refuse_plain("out of memory");
@@ -357,11 +379,11 @@ static int run_script(const char *directory, int argc, char **argv) {
 
 /* The installation's key, from the line KEY_LINE of the script (hex); NULL when it has none. */
 static char *script_key(const char *directory) {
-    struct buffer path = {0}, text = {0};
-    if (append(&path, directory, strlen(directory)) || append(&path, "/", 1) || append(&path, SCRIPT, strlen(SCRIPT)))
-        return NULL;
-    int fd = open(path.data, O_RDONLY | O_CLOEXEC);
-    free(path.data);
+    struct buffer text = {0};
+    char *path = beside(directory, SCRIPT);
+    if (!path) return NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    free(path);
     if (fd < 0) return NULL;
     char chunk[8192];
     for (;;) {
@@ -407,23 +429,19 @@ static int as_hook(int argc, char **argv) {
     } else {
         *slash = '\0';
     }
-    const char *warm = getenv("BRANCH_POLICY_WARM");
-    if (warm && strcmp(warm, "off") == 0) return run_script(directory, argc, argv);
-    struct buffer legacy = {0};
-    if (append(&legacy, directory, strlen(directory)) || append(&legacy, "/pre-receive.legacy", 19))
-        return refuse_plain("out of memory");
-    int has_legacy = access(legacy.data, X_OK) == 0;
-    free(legacy.data);
+    if (warm_off()) return run_script(directory, argc, argv);
+    char *legacy = beside(directory, "pre-receive.legacy");
+    if (!legacy) return refuse_plain("out of memory");
+    int has_legacy = access(legacy, X_OK) == 0;
+    free(legacy);
     if (has_legacy) return run_script(directory, argc, argv);
     char *key = script_key(directory);
     if (!key) {
         cold("cold (native): no key in the hook script");
         return run_script(directory, argc, argv);
     }
-    char **args = calloc((size_t)argc + 1, sizeof *args);
+    char **args = renamed("pre-receive", argc, argv);
     if (!args) return refuse_plain("out of memory");
-    args[0] = "pre-receive";
-    for (int i = 1; i < argc; i++) args[i] = argv[i];
     int code = judge(key, argc, args);
     free(args);
     free(key);
@@ -435,8 +453,7 @@ int main(int argc, char **argv) {
     int dashes = 1;
     while (dashes < argc && strcmp(argv[dashes], "--") != 0) dashes++;
     if (dashes >= argc) return as_hook(argc, argv);
-    const char *warm = getenv("BRANCH_POLICY_WARM");
-    if (warm && strcmp(warm, "off") == 0) return COLD;
+    if (warm_off()) return COLD;
     if (dashes < 2) return cold("cold (native): usage: PYTHON IMPORT-PATH... -- ARGS...");
     struct buffer key = {0};
     for (int i = 1; i < dashes; i++)
