@@ -380,8 +380,7 @@ def _worker(channel: socket.socket, git_dir: str, mine: str, me: str, paths: lis
     """Judge the pushes the judge hands over on `channel`, one at a time, for as long as each
     leaves this process as clean as it found it (the module's docstring); then exit."""
     null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
+    _let_go(null)
     saved = (os.getcwd(), dict(os.environb), sys.stdin, sys.stdout, sys.stderr, list(sys.argv))
     umask = os.umask(0o077)
     os.umask(umask)
@@ -419,6 +418,14 @@ def set_environment(env: dict[bytes, bytes]) -> None:
     for name, value in env.items():
         if current.get(name) != value:
             current[name] = value
+
+
+def _let_go(null: Optional[int]) -> None:
+    """/dev/null (`null`) on stdin, stdout and stderr: a worker holds none of a push's pipes open
+    after it, or git would wait for their end. None: a child forked for one push, which exits."""
+    if null is not None:
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
 
 
 def _descriptors() -> Optional[set[str]]:
@@ -513,17 +520,13 @@ def _push(
     try:
         conn.sendall(b"A")
     except OSError:  # the client stopped waiting and shut its side first: it has the push, unread
-        if null is not None:
-            for fd in (0, 1, 2):
-                os.dup2(null, fd)
+        _let_go(null)
         return None
     code = judge(argv)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
-    if null is not None:
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
+    _let_go(null)
     with contextlib.suppress(OSError):
         conn.sendall(b"X" + bytes([code & 0xFF]))
     return code
