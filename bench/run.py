@@ -447,15 +447,25 @@ def timed_hook_script() -> str:
     return TIMED_HOOK
 
 
+def stand_in(server: Path, kept: str, text: Optional[str]) -> None:
+    """Put a hook of `text` in place of the server's pre-receive, kept meanwhile as pre-receive.`kept`;
+    or (`text` None) put the kept one back."""
+    hook, real = server / "hooks" / "pre-receive", server / "hooks" / f"pre-receive.{kept}"
+    if text is not None:
+        hook.rename(real)
+        hook.write_text(text)
+        hook.chmod(0o755)
+    elif real.exists():
+        real.replace(hook)
+
+
 def timed_hook(server: Path, enabled: bool) -> list[float]:
     """Wrap the server's pre-receive in a timer (enabled), or unwrap it and return the hook's own
     times in seconds, one per push."""
     hooks = server / "hooks"
     hook, real, log = hooks / "pre-receive", hooks / "pre-receive.timed", hooks / "bench-hook-ns"
     if enabled:
-        hook.rename(real)
-        hook.write_text(timed_hook_script())
-        hook.chmod(0o755)
+        stand_in(server, "timed", timed_hook_script())
         log.unlink(missing_ok=True)
         return []
     real.replace(hook)
@@ -844,16 +854,13 @@ def load_phase(client: Path, url: str, work: list[list[tuple[str, bool, str]]], 
 
 def cold_hook(server: Path, cold: bool) -> None:
     """Make the server's pre-receive judge every push cold (BRANCH_POLICY_WARM=off), or undo it."""
-    hook, kept = server / "hooks" / "pre-receive", server / "hooks" / "pre-receive.warm"
-    script = server / "hooks" / "branch-policy-pre-receive"  # the script, where the native client is the hook
-    if cold:
-        text = (script if script.exists() else hook).read_text()
-        shebang, rest = text.split("\n", 1)
-        hook.rename(kept)
-        hook.write_text(f"{shebang}\nBRANCH_POLICY_WARM=off; export BRANCH_POLICY_WARM\n{rest}")
-        hook.chmod(0o755)
-    elif kept.exists():
-        kept.replace(hook)
+    hook, script = server / "hooks" / "pre-receive", server / "hooks" / "branch-policy-pre-receive"
+    if not cold:
+        stand_in(server, "warm", None)
+        return
+    text = (script if script.exists() else hook).read_text()  # the script, where the native client is the hook
+    shebang, rest = text.split("\n", 1)
+    stand_in(server, "warm", f"{shebang}\nBRANCH_POLICY_WARM=off; export BRANCH_POLICY_WARM\n{rest}")
 
 
 NULL_HOOK = """#!/bin/sh
@@ -864,13 +871,7 @@ while read -r _; do :; done
 
 def null_hook(server: Path, on: bool) -> None:
     """Put a hook that does nothing in place of the server's pre-receive (on), or put it back."""
-    hook, kept = server / "hooks" / "pre-receive", server / "hooks" / "pre-receive.real"
-    if on:
-        hook.rename(kept)
-        hook.write_text(NULL_HOOK)
-        hook.chmod(0o755)
-    elif kept.exists():
-        kept.replace(hook)
+    stand_in(server, "real", NULL_HOOK if on else None)
 
 
 LOAD_MODES = {
